@@ -1,0 +1,435 @@
+"""Docker sandbox backend: one fresh, locked-down, throw-away container per run.
+
+The container has no network, a read-only root file system, a small noexec tmpfs
+at /tmp as its only writable place, no capabilities, a non-root user and hard
+memory, pid, CPU, file-size and open-file limits. The bundle goes in through the
+attach socket; the runner's stdout comes back through it, capped in size and time.
+
+`python -m grader.sandbox.docker tag` prints the image tag (used by `make image`);
+`python -m grader.sandbox.docker reap` removes containers left by dead graders.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import requests
+from docker.types import LogConfig, Ulimit
+
+from grader.sandbox.base import RUNNER_PATH, Limits, RawRun
+from grader.sandbox.errors import DaemonUnreachable, ImageMissing, SandboxUnavailable
+
+IMAGE_NAME = "grader-sandbox"
+REPO_ROOT = RUNNER_PATH.parent.parent
+BUILD_INPUTS = ("Dockerfile", "grader/runner.py")
+"""Files whose content decides the image tag: change one and `make image` rebuilds."""
+
+RUNNER_COMMAND = ("python3", "-I", "/opt/grader/runner.py")
+SANDBOX_USER = "10001:10001"
+"""The unprivileged user baked into the image (Dockerfile)."""
+
+ENVIRONMENT = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+}
+
+LABEL = "grader.sandbox"
+OWNER_LABEL = "grader.sandbox.owner"
+STALE_AFTER_SECONDS = 3600.0
+"""A labelled container this old is reaped even when its owner cannot be checked."""
+
+DIAGNOSTICS_BYTES = 8 * 1024
+_CHUNK = 64 * 1024
+_FRAME_HEADER = struct.Struct(">BxxxL")
+_STDOUT, _STDERR = 1, 2
+_SOCKET_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
+
+
+def image_tag(root: Path = REPO_ROOT) -> str:
+    """The image tag for this source tree: a hash of every file the image is built from."""
+    digest = hashlib.sha256()
+    for name in BUILD_INPUTS:
+        path = root / name
+        try:
+            content = path.read_bytes()
+        except FileNotFoundError:
+            raise ImageMissing(f"{path} is missing, so the sandbox image cannot be named or built") from None
+        digest.update(name.encode() + b"\0" + str(len(content)).encode() + b"\0" + content)
+    return f"{IMAGE_NAME}:{digest.hexdigest()[:16]}"
+
+
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of `pid` (tells a live process from a reused pid), None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22; the command name (field 2) may contain spaces, so split after its ')'.
+    return stat.rpartition(")")[2].split()[19]
+
+
+OWNER = f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid())}"
+"""This process's owner label value: host, pid and pid start time."""
+
+
+def _owner_gone(owner: str) -> bool:
+    """Whether the grader process named by an owner label is certainly dead."""
+    host, _, rest = owner.partition(":")
+    pid, _, started = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    return _process_start(int(pid)) != started
+
+
+def connect() -> docker.APIClient:
+    """A low-level client for the daemon named by DOCKER_HOST (default: the local socket)."""
+    try:
+        client = docker.APIClient(version="auto", **docker.utils.kwargs_from_env())
+    except _SOCKET_ERRORS as exc:
+        raise DaemonUnreachable(
+            f"the Docker daemon does not answer ({exc}); start it with `scripts/install-docker.sh` "
+            "(installs docker.io when needed), then build the image with `make image`"
+        ) from exc
+    return client
+
+
+def reap_stale(client: docker.APIClient) -> int:
+    """Remove sandbox containers whose grader died (crash, kill -9) or that are very old; return how many."""
+    now = time.time()
+    reaped = 0
+    for container in client.containers(all=True, filters={"label": LABEL}):
+        owner = (container.get("Labels") or {}).get(OWNER_LABEL, "")
+        if owner == OWNER:
+            continue
+        if _owner_gone(owner) or now - container.get("Created", now) > STALE_AFTER_SECONDS:
+            _remove(client, container["Id"])
+            reaped += 1
+    return reaped
+
+
+class _LiveContainers:
+    """Containers this process started and has not removed yet, removed at exit whatever happens."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._live: dict[str, docker.APIClient] = {}
+        self._installed = False
+
+    def add(self, client: docker.APIClient, container_id: str) -> None:
+        with self._lock:
+            self._live[container_id] = client
+
+    def discard(self, container_id: str) -> None:
+        with self._lock:
+            self._live.pop(container_id, None)
+
+    def install(self) -> None:
+        """Register the exit hook once; make SIGTERM unwind (finally blocks, atexit) if nobody handles it."""
+        with self._lock:
+            if self._installed:
+                return
+            self._installed = True
+        atexit.register(self.remove_all)
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _exit_on_signal)
+
+    def remove_all(self) -> None:
+        with self._lock:
+            live = list(self._live.items())
+        for container_id, client in live:
+            if _remove(client, container_id):
+                self.discard(container_id)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    """Turn a termination signal into SystemExit, so running containers are removed on the way out."""
+    raise SystemExit(128 + signum)
+
+
+_LIVE = _LiveContainers()
+
+
+def _remove(client: docker.APIClient, container_id: str) -> bool:
+    """Kill (if running) and remove a container; True once it is gone."""
+    try:
+        client.remove_container(container_id, force=True)
+    except docker.errors.NotFound:
+        return True
+    except docker.errors.APIError as exc:
+        # 409: another remover (the reaper, the exit hook) got there first.
+        return exc.status_code == 409
+    except requests.exceptions.RequestException:
+        return False
+    return True
+
+
+@dataclass
+class _Streams:
+    """What came back on the attach socket."""
+
+    stdout: bytearray
+    stderr_tail: bytearray
+    stdout_truncated: bool = False
+    timed_out: bool = False
+    ended: bool = False
+    """The container closed its output (normally: it exited)."""
+
+
+class _Demux:
+    """Split Docker's multiplexed attach stream into a capped stdout and the tail of stderr."""
+
+    def __init__(self, stdout_cap: int) -> None:
+        self.streams = _Streams(bytearray(), bytearray())
+        self._cap = stdout_cap
+        self._pending = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        """Consume raw socket bytes; sets `streams.stdout_truncated` once stdout passes the cap."""
+        self._pending += data
+        offset = 0
+        while len(self._pending) - offset >= _FRAME_HEADER.size:
+            stream, size = _FRAME_HEADER.unpack_from(self._pending, offset)
+            end = offset + _FRAME_HEADER.size + size
+            if end > len(self._pending):
+                break
+            self._route(stream, bytes(self._pending[offset + _FRAME_HEADER.size : end]))
+            offset = end
+        del self._pending[:offset]
+
+    def _route(self, stream: int, payload: bytes) -> None:
+        streams = self.streams
+        if stream == _STDOUT:
+            room = self._cap - len(streams.stdout)
+            if room > 0:
+                streams.stdout += payload[:room]
+            if len(payload) > room:
+                streams.stdout_truncated = True
+        elif stream == _STDERR:
+            streams.stderr_tail += payload
+            del streams.stderr_tail[:-DIAGNOSTICS_BYTES]
+
+
+def _exchange(sock: socket.socket, bundle: bytes, deadline: float, stdout_cap: int) -> _Streams:
+    """Write the bundle (then EOF) and read the output, interleaved so neither side can block the other."""
+    demux = _Demux(stdout_cap)
+    streams = demux.streams
+    to_send = memoryview(bundle)
+    sending = True
+    if not to_send:
+        sock.shutdown(socket.SHUT_WR)
+        sending = False
+    sock.setblocking(False)
+    while not streams.stdout_truncated:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            streams.timed_out = True
+            break
+        readable, writable, _ = select.select([sock], [sock] if sending else [], [], remaining)
+        if writable:
+            try:
+                sent = sock.send(to_send[:_CHUNK])
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                # The runner closed stdin (or died): stop feeding, keep reading what it said.
+                to_send = to_send[:0]
+                sent = 0
+            to_send = to_send[sent:]
+            if not to_send:
+                _shutdown_write(sock)
+                sending = False
+        if readable:
+            try:
+                data = sock.recv(_CHUNK)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                streams.ended = True
+                break
+            demux.feed(data)
+    return streams
+
+
+def _shutdown_write(sock: socket.socket) -> None:
+    """Half-close: the daemon closes the runner's stdin (StdinOnce), which then sees EOF."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+def _raw_socket(attached: object) -> socket.socket:
+    """The real socket under what APIClient.attach_socket returns (a SocketIO for unix sockets)."""
+    return getattr(attached, "_sock", attached)  # type: ignore[return-value]
+
+
+class DockerBackend:
+    """Runs the runner baked into the sandbox image, one new container per run."""
+
+    name = "docker"
+
+    def __init__(
+        self,
+        image: str | None = None,
+        *,
+        command: Sequence[str] = RUNNER_COMMAND,
+        client: docker.APIClient | None = None,
+    ) -> None:
+        """Check the daemon and image once, reap containers of dead graders.
+
+        `command` replaces the baked-in runner; it exists for the sandbox contract tests,
+        which send probe scripts in the bundle. Grading always uses the default.
+        """
+        self._client = client or connect()
+        self.image = image or image_tag()
+        self._command = list(command)
+        try:
+            self._client.inspect_image(self.image)
+        except docker.errors.ImageNotFound:
+            raise ImageMissing(
+                f"the sandbox image {self.image} is not built for this source tree; run `make image`"
+            ) from None
+        except _SOCKET_ERRORS as exc:
+            raise DaemonUnreachable(f"the Docker daemon does not answer ({exc})") from exc
+        _LIVE.install()
+        reap_stale(self._client)
+
+    def run(self, bundle: bytes, limits: Limits) -> RawRun:
+        """Run the command on `bundle` in a fresh container; never raises for what the code inside does."""
+        try:
+            container_id = self._client.create_container(**self._container_config(limits))["Id"]
+        except docker.errors.ImageNotFound:
+            raise ImageMissing(f"the sandbox image {self.image} is gone; run `make image`") from None
+        except _SOCKET_ERRORS as exc:
+            raise SandboxUnavailable(f"Docker could not create the sandbox container: {exc}") from exc
+        _LIVE.add(self._client, container_id)
+        try:
+            return self._drive(container_id, bundle, limits)
+        except _SOCKET_ERRORS as exc:
+            raise SandboxUnavailable(f"Docker failed during a sandbox run: {exc}") from exc
+        finally:
+            if _remove(self._client, container_id):
+                _LIVE.discard(container_id)
+
+    def _container_config(self, limits: Limits) -> dict[str, object]:
+        """Keyword arguments for APIClient.create_container: every limit and lock of the sandbox."""
+        host_config = self._client.create_host_config(
+            network_mode="none",
+            read_only=True,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            mem_limit=limits.memory_bytes,
+            memswap_limit=limits.memory_bytes,
+            pids_limit=limits.pids,
+            nano_cpus=int(limits.cpus * 1e9),
+            ulimits=[
+                Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
+                Ulimit(name="fsize", soft=limits.file_bytes, hard=limits.file_bytes),
+                Ulimit(name="core", soft=0, hard=0),
+                # Zero bytes of POSIX message queues: /dev/mqueue stays unwritable.
+                Ulimit(name="msgqueue", soft=0, hard=0),
+            ],
+            tmpfs={"/tmp": f"rw,nosuid,nodev,noexec,size={limits.tmpfs_bytes},mode=1777"},
+            # No /dev/shm: it would be a second writable place outside the tmpfs.
+            ipc_mode="none",
+            log_config=LogConfig(type=LogConfig.types.NONE),
+            # If the host runs short of memory, the sandbox dies first.
+            oom_score_adj=1000,
+        )
+        return {
+            "image": self.image,
+            "command": self._command,
+            "user": SANDBOX_USER,
+            "working_dir": "/tmp",
+            "hostname": "sandbox",
+            "environment": ENVIRONMENT,
+            "labels": {LABEL: "1", OWNER_LABEL: OWNER},
+            "stdin_open": True,
+            "tty": False,
+            "host_config": host_config,
+        }
+
+    def _drive(self, container_id: str, bundle: bytes, limits: Limits) -> RawRun:
+        """Attach, start, exchange bytes under the deadline, then collect how the run ended."""
+        # Attach before start: nothing can be written yet, so the HTTP reader under the
+        # socket has buffered no stream bytes and the raw socket sees all output.
+        attached = self._client.attach_socket(
+            container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        )
+        sock = _raw_socket(attached)
+        try:
+            self._client.start(container_id)
+            started = time.monotonic()
+            deadline = started + limits.wall_seconds
+            streams = _exchange(sock, bundle, deadline, limits.stdout_bytes)
+        finally:
+            # The SocketIO holds a reference on the socket: close both or the fd stays open.
+            attached.close()
+            sock.close()
+        exit_code: int | None = None
+        memory_exceeded = False
+        if streams.ended:
+            exit_code = self._wait(container_id, deadline)
+            streams.timed_out = exit_code is None
+            # Only a failed run can have been OOM-killed; skip the round trip otherwise.
+            if exit_code not in (None, 0):
+                memory_exceeded = bool(self._client.inspect_container(container_id)["State"]["OOMKilled"])
+        duration = time.monotonic() - started
+        return RawRun(
+            stdout=bytes(streams.stdout),
+            stdout_truncated=streams.stdout_truncated,
+            exit_code=exit_code,
+            timed_out=streams.timed_out,
+            memory_exceeded=memory_exceeded,
+            duration=duration,
+            diagnostics=streams.stderr_tail.decode("utf-8", "replace"),
+        )
+
+    def _wait(self, container_id: str, deadline: float) -> int | None:
+        """The exit code, or None if the container outlives the deadline (e.g. it closed its stdout early)."""
+        # A small floor: output ended, so the exit is normally a few milliseconds away.
+        timeout = max(deadline - time.monotonic(), 0.5)
+        try:
+            return int(self._client.wait(container_id, timeout=timeout)["StatusCode"])
+        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError):
+            return None
+
+
+def _main(argv: list[str]) -> int:
+    """`tag`: print the image tag; `reap`: remove containers left by dead graders."""
+    if argv == ["tag"]:
+        try:
+            print(image_tag())
+        except ImageMissing as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        return 0
+    if argv == ["reap"]:
+        print(f"removed {reap_stale(connect())} stale sandbox container(s)")
+        return 0
+    print("usage: python -m grader.sandbox.docker tag|reap", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
