@@ -1,0 +1,86 @@
+"""The `grade` command: thin click wrappers over the package's functions.
+
+`grade SUBMISSION` grades one file (the default command); other verbs are
+subcommands (`grade batch`, `grade serve`, ...). Exit code 0 whenever a report was
+written, whatever the score; 1 when the grader itself could not run; 2 for usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from grader.errors import GraderError
+
+UNSAFE_WARNING = (
+    "WARNING: --unsafe-no-sandbox runs the submission as a plain process on this machine, "
+    "with your files, network and user. Use it only for code you trust."
+)
+
+
+class _DefaultGroup(click.Group):
+    """A group whose first argument, when it is not a subcommand, is a submission to grade."""
+
+    default_command = "submission"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage("grade", "SUBMISSION [OPTIONS] | grade COMMAND [ARGS]...")
+
+
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="grader")
+def main() -> None:
+    """Grade Regularization assignment submissions in a sandbox.
+
+    \b
+    grade SUBMISSION        grade one .py or .ipynb file and write its JSON report
+    grade COMMAND ...       see the commands below
+    """
+
+
+@main.command("submission")
+@click.argument("submission", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the JSON report [default: ./<name>.report.json].")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the summary.")
+@click.option("--sandbox", type=click.Choice(["docker"]), default="docker", show_default=True,
+              help="Where the submission runs.")
+@click.option("--unsafe-no-sandbox", is_flag=True,
+              help="Run the submission as a plain local process (NOT a sandbox; trusted code only).")
+@click.option("--timeout", type=click.FloatRange(min=1, max=600), default=None,
+              help="Wall-clock limit for the whole run, in seconds [default: 20].")
+def grade_command(
+    submission: Path, report_path: Path | None, as_json: bool, sandbox: str, unsafe_no_sandbox: bool,
+    timeout: float | None,
+) -> None:
+    """Grade SUBMISSION and write its JSON report."""
+    from rich.console import Console
+
+    from grader.engine import grade
+    from grader.report import write_report
+    from grader.submission import Submission
+    from grader.summary import render
+
+    if unsafe_no_sandbox:
+        click.echo(UNSAFE_WARNING, err=True)
+    backend = "process" if unsafe_no_sandbox else sandbox
+    try:
+        report = grade(Submission.from_path(submission), backend=backend, timeout=timeout)
+    except GraderError as exc:
+        raise click.ClickException(str(exc)) from exc
+    path = write_report(report, report_path or Path(f"{submission.stem}.report.json"))
+    if as_json:
+        click.echo(report.to_json(), nl=False)
+    else:
+        console = Console()
+        render(report, console)
+        console.print(f"[dim]report: {path}[/]")
+    if report.status == "internal_error":
+        sys.exit(1)

@@ -1,0 +1,180 @@
+"""Grade one submission: check it, run it in a sandbox, compare under pytest, score, report.
+
+The only place that puts the pieces together. Whatever the submission does, `grade`
+returns a Report with a status and a message; it raises only when the grader
+cannot run at all (no sandbox available, broken case files).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import importlib.metadata
+import time
+
+from grader.assignment import Assignment, load_assignment
+from grader.checks import build_checks, plan_calls
+from grader.pytest_run import run_checks
+from grader.report import CapturedOutput, FunctionResult, Report, SubmissionInfo
+from grader.sandbox import Backend, Limits, RawRun, get_backend
+from grader.scoring import Unchecked, score
+from grader.submission import Rejected, Submission
+from grader.wire import MAX_TEXT, SandboxResult, decode_result, encode_bundle
+
+try:
+    GRADER_VERSION = importlib.metadata.version("grader")
+except importlib.metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    GRADER_VERSION = "0.0.0+source"
+
+DEFAULT_TIMEOUT = 20.0
+CALL_SECONDS = 5.0
+LOAD_SECONDS = 5.0
+OUTPUT_LIMIT = 8 * 1024 * 1024
+STDOUT_LIMIT = 16 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class _Outcome:
+    status: str
+    message: str
+    unfinished: str
+
+
+def _outcome(raw: RawRun, result: SandboxResult, limits: Limits, calls: int) -> _Outcome:
+    """The run's status, what to tell the student, and why unreported calls have no result."""
+    reported = len(result.calls)
+    if raw.timed_out:
+        return _Outcome(
+            "timeout",
+            f"the run took longer than {limits.wall_seconds:g} s and was stopped; "
+            f"{reported} of {calls} calls finished before that and were scored",
+            f"not run: the time limit of {limits.wall_seconds:g} s was reached (look for an endless loop)",
+        )
+    if raw.memory_exceeded:
+        mib = limits.memory_bytes // (1024 * 1024)
+        return _Outcome(
+            "memory_limit_exceeded",
+            f"the run used more than {mib} MiB of memory and was stopped; "
+            f"{reported} of {calls} calls finished before that and were scored",
+            f"not run: the memory limit of {mib} MiB was reached",
+        )
+    if not result.loaded:
+        return _Outcome(
+            "error",
+            "the sandbox run ended before your file was loaded"
+            + (f" (exit code {raw.exit_code})" if raw.exit_code else ""),
+            "not run: the run ended before your file was loaded",
+        )
+    if result.unreadable:
+        return _Outcome("rejected", "; ".join(result.load_errors), "not run: the file could not be read")
+    if result.load_errors and all(call.status == "missing" for call in result.calls.values()):
+        return _Outcome(
+            "error",
+            "your file could not be loaded: " + result.load_errors[0],
+            "not run: your file could not be loaded",
+        )
+    if not result.complete or raw.stdout_truncated:
+        return _Outcome(
+            "error",
+            f"the run ended unexpectedly after {reported} of {calls} calls"
+            + (f" (exit code {raw.exit_code})" if raw.exit_code else "")
+            + "; does your code call exit() or kill the process?",
+            "not run: the run ended unexpectedly before this call",
+        )
+    return _Outcome("graded", "graded", "")
+
+
+def _report(
+    assignment: Assignment,
+    submission: Submission,
+    backend: str,
+    started: float,
+    *,
+    status: str,
+    message: str,
+    functions: dict[str, FunctionResult] | None = None,
+    result: SandboxResult | None = None,
+) -> Report:
+    functions = functions or {}
+    result = result or SandboxResult()
+    return Report(
+        assignment=assignment.name,
+        submission=SubmissionInfo(name=submission.name, sha256=submission.sha256, size=len(submission.content)),
+        grader_version=GRADER_VERSION,
+        testcases_digest=assignment.digest,
+        backend=backend,
+        status=status,
+        message=message,
+        score=round(sum(function.score for function in functions.values()), 4),
+        max_score=assignment.max_score,
+        functions=functions,
+        load_errors=result.load_errors,
+        skipped_statements=result.skipped,
+        stdout=CapturedOutput(
+            text=result.stdout,
+            bytes=result.stdout_bytes,
+            truncated=result.stdout_bytes > len(result.stdout.encode("utf-8", "replace")),
+        ),
+        duration_seconds=round(time.monotonic() - started, 4),
+        created_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
+    )
+
+
+def _unscored(assignment: Assignment, reason: str) -> dict[str, FunctionResult]:
+    """Every function at zero, every check failed with `reason` (rejected or broken runs)."""
+    checks = build_checks(assignment, SandboxResult(), unfinished=reason)
+    return score(assignment, checks, run_checks(checks))
+
+
+def grade(
+    submission: Submission,
+    *,
+    backend: str | Backend = "docker",
+    timeout: float | None = None,
+    assignment: Assignment | None = None,
+    limits: Limits | None = None,
+) -> Report:
+    """Grade `submission` and return its report (see `grader/schema/report.v1.json`)."""
+    started = time.monotonic()
+    assignment = assignment or load_assignment()
+    runner = get_backend(backend) if isinstance(backend, str) else backend
+    limits = limits or Limits(wall_seconds=timeout or DEFAULT_TIMEOUT)
+    if timeout is not None:
+        limits = dataclasses.replace(limits, wall_seconds=timeout)
+
+    try:
+        submission.check()
+    except Rejected as exc:
+        return _report(assignment, submission, runner.name, started, status="rejected", message=str(exc),
+                       functions=_unscored(assignment, f"not run: {exc}"))
+
+    calls = plan_calls(assignment)
+    bundle = encode_bundle(
+        source=submission.content,
+        kind=submission.kind,
+        calls=calls,
+        support_modules=assignment.support_modules,
+        stub_modules=assignment.stub_modules,
+        preamble=assignment.preamble,
+        call_seconds=min(CALL_SECONDS, limits.wall_seconds),
+        load_seconds=min(LOAD_SECONDS, limits.wall_seconds),
+        output_limit=OUTPUT_LIMIT,
+        stdout_limit=STDOUT_LIMIT,
+    )
+    raw = runner.run(bundle, limits)
+    result = decode_result(raw.stdout, calls=len(calls))
+    outcome = _outcome(raw, result, limits, len(calls))
+    checks = build_checks(assignment, result, outcome.unfinished)
+    try:
+        functions = score(assignment, checks, run_checks(checks))
+    except Unchecked as exc:
+        functions, missing = exc.args
+        return _report(assignment, submission, runner.name, started, status="internal_error",
+                       message=f"the grader could not check {len(missing)} outputs; please report this",
+                       functions=functions, result=result)
+    message = outcome.message
+    if outcome.status == "graded":
+        total = sum(function.score for function in functions.values())
+        message = f"scored {total:g} of {assignment.max_score:g}"
+    return _report(assignment, submission, runner.name, started, status=outcome.status, message=message[:MAX_TEXT],
+                   functions=functions, result=result)

@@ -1,0 +1,138 @@
+"""The score report: the model that writes it is the source of its JSON Schema.
+
+`grader/schema/report.v1.json` is generated from `Report` (`make schema`) and a test
+keeps the two equal; every report written is valid against the committed schema.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1"
+SCHEMA_PATH = Path(__file__).with_name("schema") / f"report.v{SCHEMA_VERSION}.json"
+
+Status = Literal["graded", "rejected", "error", "timeout", "memory_limit_exceeded", "internal_error", "missing"]
+STATUS_MEANING: dict[str, str] = {
+    "graded": "the submission ran and was scored",
+    "rejected": "the file was refused before running (empty, not text, not Python, too large)",
+    "error": "the submission could not be loaded or broke the sandbox run",
+    "timeout": "the run hit the time limit; calls finished before it were scored",
+    "memory_limit_exceeded": "the run hit the memory limit; calls finished before it were scored",
+    "internal_error": "the grader itself failed; this is not the student's fault",
+    "missing": "nothing was handed in",
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OutputResult(_Model):
+    """One output of one case."""
+
+    scored: bool = Field(description="False for outputs shown as feedback only")
+    points: float
+    score: float
+    passed: bool
+    message: str
+    shape: list[int] | None = None
+    expected_shape: list[int] | None = None
+    max_abs_error: float | None = Field(None, description="Rounded to one significant digit for hidden cases")
+    max_rel_error: float | None = None
+    mismatches: int | None = Field(None, description="Number of entries outside tolerance")
+    checked_against: str = Field("reference", description="What the expectation was derived from")
+
+
+class CaseResult(_Model):
+    id: str
+    visibility: Literal["visible", "hidden"]
+    score: float
+    max_score: float
+    passed: bool
+    message: str = Field("", description="Why the call produced nothing, when it did not")
+    outputs: dict[str, OutputResult]
+
+
+class FunctionResult(_Model):
+    score: float
+    max_score: float
+    passed: bool = Field(description="Every case of the function passed")
+    cases: list[CaseResult]
+
+
+class SubmissionInfo(_Model):
+    name: str
+    sha256: str
+    size: int
+
+
+class CapturedOutput(_Model):
+    text: str = Field(description="What the submission printed, truncated; never interpreted")
+    bytes: int
+    truncated: bool
+
+
+class Report(_Model):
+    """The result of grading one submission."""
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    assignment: str
+    submission: SubmissionInfo
+    grader_version: str
+    testcases_digest: str = Field(description="sha256 of the case files, reference and generated outputs")
+    backend: str
+    status: Status
+    message: str = Field(description="One sentence for the student about the run as a whole")
+    score: float
+    max_score: float
+    functions: dict[str, FunctionResult]
+    load_errors: list[str] = Field(default_factory=list, description="Errors while loading the file")
+    skipped_statements: list[str] = Field(
+        default_factory=list, description="Top-level statements not run (only definitions are loaded)"
+    )
+    stdout: CapturedOutput
+    duration_seconds: float
+    created_at: str
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+
+def json_schema() -> dict:
+    schema = Report.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://grader.invalid/schema/report.v{SCHEMA_VERSION}.json"
+    return schema
+
+
+def render_schema() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def write_report(report: Report, path: Path) -> Path:
+    """Write atomically: a reader sees the old report or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(report.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+if __name__ == "__main__":
+    SCHEMA_PATH.parent.mkdir(exist_ok=True)
+    SCHEMA_PATH.write_text(render_schema())
+    print(f"wrote {SCHEMA_PATH}")

@@ -1,0 +1,373 @@
+"""In-sandbox runner: load a submission, call its functions, print their outputs as plain data.
+
+This file runs inside the sandbox, next to untrusted code, so it imports only the
+standard library and numpy and never anything from the grader package. It reads one
+bundle (an `.npz`, `allow_pickle=False`) from stdin: `__plan__` (JSON: what to call,
+how), `__submission__` (the source bytes) and the input arrays. It writes one line
+per event to stdout, each `FRAME_PREFIX` + JSON. Nothing it writes is trusted by
+the grader, which validates every frame.
+"""
+
+import ast
+import base64
+import copy
+import io
+import json
+import os
+import random
+import re
+import signal
+import sys
+import threading
+import time
+import traceback
+import types
+import importlib.abc
+import importlib.machinery
+
+import numpy as np
+
+FRAME_PREFIX = b"\x1egrader-frame "
+_NUMERIC_KINDS = "biuf"
+
+
+class CallTimeout(BaseException):
+    """Raised in the main thread when one call runs past its time budget."""
+
+
+# ---------------------------------------------------------------- output capture
+
+
+class _Capture:
+    """Redirect fd 1 and 2 into a pipe; keep the first `limit` bytes, count the rest."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.head = bytearray()
+        self.total = 0
+        read_fd, write_fd = os.pipe()
+        self._read_fd = read_fd
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(write_fd, 1)
+        os.dup2(write_fd, 2)
+        os.close(write_fd)
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self):
+        while True:
+            try:
+                chunk = os.read(self._read_fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.total += len(chunk)
+            room = self.limit - len(self.head)
+            if room > 0:
+                self.head += chunk[:room]
+
+    def text(self):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        time.sleep(0.01)  # let the drain thread catch up with what was just flushed
+        return self.head.decode("utf-8", "replace"), self.total
+
+
+# ---------------------------------------------------------------- loading the submission
+
+_MAGIC_LINE = re.compile(r"^(\s*)(?:([\w.,\s\[\]]+?)\s*=\s*)?[!%]")
+_CELL_MAGICS_WITH_PYTHON_BODY = {"time", "timeit", "capture", "prun"}
+_DEFINITION_NODES = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _neutralise_ipython(cell):
+    """Drop shell escapes and magics from one notebook cell, keeping line numbers."""
+    lines = cell.split("\n")
+    first = next((line.strip() for line in lines if line.strip()), "")
+    if first.startswith("%%"):
+        if first[2:].split(" ")[0] not in _CELL_MAGICS_WITH_PYTHON_BODY:
+            return ""
+        start = next(i for i, line in enumerate(lines) if line.strip())
+        lines[start] = ""
+    out = []
+    for line in lines:
+        match = _MAGIC_LINE.match(line)
+        if match:
+            indent, target = match.group(1), match.group(2)
+            out.append(indent + (target + " = None" if target else "pass"))
+        elif line.rstrip().endswith("?") and not line.lstrip().startswith("#"):
+            out.append(line[: len(line) - len(line.lstrip())] + "pass")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _code_cells(source, kind):
+    """The submission as a list of (label, code) pieces."""
+    text = source.decode("utf-8")
+    if kind != "ipynb":
+        return [("line", text)]
+    notebook = json.loads(text)
+    cells = []
+    for number, cell in enumerate(notebook.get("cells", []), start=1):
+        if cell.get("cell_type") != "code":
+            continue
+        body = cell.get("source", "")
+        if isinstance(body, list):
+            body = "".join(body)
+        cells.append(("cell %d, line" % number, _neutralise_ipython(body)))
+    return cells
+
+
+def _is_definition(node):
+    """True for top-level statements that only define things (imports, defs, constants)."""
+    if isinstance(node, _DEFINITION_NODES):
+        return True
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        value = node.value
+        return value is None or isinstance(value, ast.Lambda) or not any(
+            isinstance(sub, ast.Call) for sub in ast.walk(value)
+        )
+    if isinstance(node, ast.Try):
+        return all(_is_definition(sub) for sub in node.body)
+    if isinstance(node, ast.If):
+        return all(_is_definition(sub) for sub in node.body + node.orelse) and not any(
+            isinstance(sub, ast.Call) for sub in ast.walk(node.test)
+        )
+    return False
+
+
+def _describe_exception(exc, label="line"):
+    """A short, student-facing description of an exception raised by their code."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<submission>"]
+    where = " (%s %d)" % (label, frames[-1].lineno) if frames else ""
+    return "%s: %s%s" % (type(exc).__name__, str(exc)[:500], where)
+
+
+def load_submission(source, kind, namespace):
+    """Execute the definitions of the submission in `namespace`; report what went wrong."""
+    notes = {"errors": [], "skipped": []}
+    for label, code in _code_cells(source, kind):
+        try:
+            tree = ast.parse(code, "<submission>")
+        except SyntaxError as exc:
+            notes["errors"].append(
+                "SyntaxError: %s (%s %s)" % (exc.msg, label, exc.lineno)
+            )
+            continue
+        kept = []
+        for node in tree.body:
+            if _is_definition(node):
+                kept.append(node)
+            else:
+                notes["skipped"].append("%s %d" % (label, node.lineno))
+        module = ast.Module(body=kept, type_ignores=[])
+        try:
+            exec(compile(module, "<submission>", "exec"), namespace)
+        except CallTimeout:
+            raise
+        except BaseException as exc:  # the student's top level may raise anything, SystemExit included
+            notes["errors"].append(_describe_exception(exc, label))
+    return notes
+
+
+# ---------------------------------------------------------------- helper and stub modules
+
+
+class _InertModule(types.ModuleType):
+    """Stands in for a module the sandbox does not have (plotting, datasets): every name is a no-op."""
+
+    __path__ = []
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Inert()
+
+
+class _Inert:
+    def __call__(self, *args, **kwargs):
+        return _Inert()
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Inert()
+
+    def __iter__(self):
+        return iter(())
+
+
+class _ModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serve the assignment's helper modules from source and stub out unavailable ones."""
+
+    def __init__(self, sources, stubs):
+        self.sources = sources
+        self.stubs = set(stubs)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in self.sources or fullname.split(".")[0] in self.stubs:
+            return importlib.machinery.ModuleSpec(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        if spec.name in self.sources:
+            return None
+        return _InertModule(spec.name)
+
+    def exec_module(self, module):
+        if module.__name__ in self.sources:
+            exec(compile(self.sources[module.__name__], module.__name__ + ".py", "exec"), module.__dict__)
+
+
+def _get_ipython():
+    return _Inert()
+
+
+# ---------------------------------------------------------------- calling
+
+
+def _build_arg(spec, arrays):
+    if "array" in spec:
+        return np.array(arrays[spec["array"]], copy=True)
+    if "tuple" in spec:
+        return tuple(_build_arg(item, arrays) for item in spec["tuple"])
+    if "dict" in spec:
+        return {key: _build_arg(item, arrays) for key, item in spec["dict"].items()}
+    return spec["value"]
+
+
+def _same(before, after):
+    """Whether an argument still holds what it held before the call."""
+    if isinstance(before, np.ndarray):
+        return (
+            isinstance(after, np.ndarray)
+            and before.shape == after.shape
+            and np.array_equal(before, after, equal_nan=True)
+        )
+    if isinstance(before, tuple):
+        return isinstance(after, tuple) and len(before) == len(after) and all(map(_same, before, after))
+    if isinstance(before, dict):
+        return (
+            isinstance(after, dict)
+            and set(before) == set(after)
+            and all(_same(before[key], after[key]) for key in before)
+        )
+    return type(before) is type(after) and before == after
+
+
+def _encode(value, max_bytes):
+    """Turn one returned value into plain data: {shape, dtype, data} or {error}."""
+    if isinstance(value, (bool, int, float, np.generic, np.ndarray, list, tuple)):
+        try:
+            array = np.array(value)
+        except Exception as exc:
+            return {"error": "could not be read as an array (%s)" % type(exc).__name__}
+    else:
+        return {"error": "is a %s, not a number or array" % type(value).__name__}
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        return {"error": "is an array of %s, not of numbers" % array.dtype}
+    array = np.ascontiguousarray(array, dtype="<f8" if array.dtype.kind == "f" else None)
+    if array.dtype.kind in "iu":
+        array = array.astype("<i8")
+    if array.nbytes > max_bytes:
+        return {"error": "is too large (%d bytes)" % array.nbytes, "shape": list(array.shape)}
+    return {
+        "shape": list(array.shape),
+        "dtype": array.dtype.str,
+        "data": base64.b64encode(array.tobytes()).decode("ascii"),
+    }
+
+
+def _extract(returned, path):
+    value = returned
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _on_alarm(signum, frame):
+    raise CallTimeout()
+
+
+def _call(fn, call, arrays, max_output_bytes, time_budget):
+    """Call one function on fresh copies of its inputs and describe the outcome."""
+    args = [_build_arg(spec, arrays) for spec in call["args"]]
+    pristine = copy.deepcopy(args)
+    np.random.seed(call["seed"])
+    random.seed(call["seed"])
+    started = time.perf_counter()
+    signal.setitimer(signal.ITIMER_REAL, time_budget)
+    try:
+        returned = fn(*args)
+    except CallTimeout:
+        return {"status": "timeout", "message": "took longer than %.0f s" % time_budget}
+    except MemoryError:
+        return {"status": "memory", "message": "ran out of memory"}
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code count as errors too
+        return {"status": "exception", "message": _describe_exception(exc)}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    elapsed = time.perf_counter() - started
+    outputs = {}
+    for name, path in call["outputs"].items():
+        try:
+            outputs[name] = _encode(_extract(returned, path), max_output_bytes)
+        except CallTimeout:
+            outputs[name] = {"error": "took too long to read"}
+        except Exception as exc:
+            outputs[name] = {"error": "is missing from what the function returned (%s)" % type(exc).__name__}
+    names = call.get("arg_names", [])
+    mutated = [names[i] if i < len(names) else str(i) for i, (a, b) in enumerate(zip(pristine, args)) if not _same(a, b)]
+    return {"status": "returned", "seconds": round(elapsed, 4), "outputs": outputs, "mutated": mutated}
+
+
+# ---------------------------------------------------------------- main
+
+
+def _emit(channel, frame):
+    channel.write(FRAME_PREFIX + json.dumps(frame, separators=(",", ":")).encode("ascii") + b"\n")
+    channel.flush()
+
+
+def main():
+    bundle = np.load(io.BytesIO(sys.stdin.buffer.read()), allow_pickle=False)
+    plan = json.loads(bytes(bundle["__plan__"]).decode("utf-8"))
+    source = bytes(bundle["__submission__"])
+    arrays = {key: bundle[key] for key in bundle.files if not key.startswith("__")}
+    channel = os.fdopen(os.dup(1), "wb")
+    capture = _Capture(plan["stdout_limit"])
+    os.chdir(os.environ.get("HOME", "/tmp"))
+
+    sys.meta_path.insert(0, _ModuleFinder(plan["support_modules"], plan["stub_modules"]))
+    namespace = {"__name__": "__submission__", "get_ipython": _get_ipython}
+    exec(plan["preamble"], namespace)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, plan["load_seconds"])
+    try:
+        notes = load_submission(source, plan["kind"], namespace)
+    except CallTimeout:
+        notes = {"errors": ["loading the file took longer than %.0f s" % plan["load_seconds"]], "skipped": []}
+    except (UnicodeDecodeError, ValueError) as exc:
+        notes = {"errors": ["the file could not be read: %s" % exc], "skipped": [], "unreadable": True}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    _emit(channel, {"event": "loaded", **notes})
+
+    for index, call in enumerate(plan["calls"]):
+        fn = namespace.get(call["function"])
+        if not callable(fn):
+            outcome = {"status": "missing", "message": "%s is not defined" % call["function"]}
+        else:
+            outcome = _call(fn, call, arrays, plan["output_limit"], plan["call_seconds"])
+        _emit(channel, {"event": "call", "index": index, **outcome})
+
+    text, total = capture.text()
+    _emit(channel, {"event": "done", "stdout": text, "stdout_bytes": total})
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Run the runner as a local child process: resource limits and a wall timeout, no isolation.
+
+This is not a sandbox: the child shares the host's filesystem, network and user.
+It exists for development and the engine's fast tests, and `grade` only selects it
+behind `--unsafe-no-sandbox`. Other backends reuse its process handling by
+overriding `command` and `preexec`.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from typing import Callable
+
+from grader.sandbox.base import RUNNER_PATH, Limits, RawRun
+
+DIAGNOSTIC_BYTES = 8192
+SANDBOX_ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "LANG": "C.UTF-8",
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+}
+
+
+def _read_capped(stream, limit: int, sink: bytearray, overflow: list[bool]) -> None:
+    """Read a pipe to its end, keeping at most `limit` bytes (the rest is drained and dropped)."""
+    while True:
+        chunk = stream.read(65536)
+        if not chunk:
+            return
+        room = limit - len(sink)
+        if room > 0:
+            sink += chunk[:room]
+        if len(chunk) > room:
+            overflow[0] = True
+
+
+def _write_all(stream, data: bytes) -> None:
+    try:
+        stream.write(data)
+        stream.close()
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def _limit_resources(limits: Limits) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        cpu = int(limits.wall_seconds) + 2
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+
+    return apply
+
+
+class ProcessBackend:
+    """A child process with rlimits, its own session (killed as a group) and a scratch directory."""
+
+    name = "process"
+    isolated = False
+
+    def __init__(self, python: str = sys.executable) -> None:
+        self.python = python
+
+    def command(self, workdir: str) -> list[str]:
+        return [self.python, "-I", str(RUNNER_PATH)]
+
+    def preexec(self, limits: Limits) -> Callable[[], None]:
+        return _limit_resources(limits)
+
+    def environment(self, workdir: str) -> dict[str, str]:
+        return {**SANDBOX_ENV, "HOME": workdir, "TMPDIR": workdir}
+
+    def run(self, bundle: bytes, limits: Limits) -> RawRun:
+        workdir = tempfile.mkdtemp(prefix="grader-run-")
+        started = time.monotonic()
+        try:
+            process = subprocess.Popen(
+                self.command(workdir),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=workdir,
+                env=self.environment(workdir),
+                preexec_fn=self.preexec(limits),
+                start_new_session=True,
+            )
+            return self._supervise(process, bundle, limits, started)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _supervise(self, process: subprocess.Popen, bundle: bytes, limits: Limits, started: float) -> RawRun:
+        stdout, stderr = bytearray(), bytearray()
+        stdout_overflow, stderr_overflow = [False], [False]
+        pumps = [
+            threading.Thread(target=_write_all, args=(process.stdin, bundle), daemon=True),
+            threading.Thread(
+                target=_read_capped, args=(process.stdout, limits.stdout_bytes, stdout, stdout_overflow), daemon=True
+            ),
+            threading.Thread(
+                target=_read_capped, args=(process.stderr, DIAGNOSTIC_BYTES, stderr, stderr_overflow), daemon=True
+            ),
+        ]
+        for pump in pumps:
+            pump.start()
+        timed_out = False
+        try:
+            process.wait(timeout=limits.wall_seconds)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            # Whatever the runner left behind in its session goes too, on every path.
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            process.wait()
+        for pump in pumps[1:]:
+            pump.join(timeout=2)
+        diagnostics = stderr.decode("utf-8", "replace")
+        return RawRun(
+            stdout=bytes(stdout),
+            stdout_truncated=stdout_overflow[0],
+            exit_code=None if timed_out else process.returncode,
+            timed_out=timed_out,
+            memory_exceeded="MemoryError" in diagnostics,
+            duration=time.monotonic() - started,
+            diagnostics=diagnostics,
+        )
