@@ -1,0 +1,21 @@
+"""The LMS webhook service: signed submissions in, signed grades and LTI AGS scores out."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from grader.service.app import create_app
+from grader.service.settings import ServiceSettings, load_settings
+
+__all__ = ["ServiceSettings", "create_app", "load_settings", "serve"]
+
+
+def serve(settings: ServiceSettings) -> None:
+    """Run the service under uvicorn until interrupted (one process: the workers live in it)."""
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=5,
+    )

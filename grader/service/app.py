@@ -1,0 +1,257 @@
+"""The HTTP API of the webhook service (FastAPI).
+
+Handlers are thin: verify, parse, store, answer. Everything slow (grading, callbacks) happens
+in the runtime's threads after the submission is durably stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from grader.service import intake
+from grader.service.runtime import Runtime
+from grader.service.schemas import (
+    Accepted,
+    JobStatus,
+    JsonSubmission,
+    Problem,
+    SubmissionMetadata,
+    inline_schema,
+)
+from grader.service.settings import ServiceSettings
+from grader.service.signing import SignatureError, verify
+from grader.service.store import ConflictError, NewSubmission
+from grader.service.workers import GradeFn, load_grade_fn
+
+_bearer = HTTPBearer(auto_error=False, description="One of the service's `api_tokens`.")
+
+_SUBMISSION_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            "Signed with Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`). "
+            "Either JSON, or multipart with a `metadata` part (JSON) and a `file` part."
+        ),
+        "content": {
+            "application/json": {"schema": inline_schema(JsonSubmission)},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["metadata", "file"],
+                    "properties": {
+                        "metadata": {**inline_schema(SubmissionMetadata), "description": "JSON text"},
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                },
+            },
+        },
+    }
+}
+
+
+class _TooLarge(Exception):
+    """The body exceeds `max_body_bytes`."""
+
+
+def create_app(
+    settings: ServiceSettings, *, grade_fn: GradeFn | None = None, clock: Callable[[], float] = time.time
+) -> FastAPI:
+    """The service's ASGI app; its lifespan starts and stops the workers and deliveries."""
+    runtime = Runtime(settings, grade_fn or load_grade_fn(settings.grade_function), clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(runtime.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runtime.stop)
+
+    app = FastAPI(
+        title="grader webhook service",
+        summary="Signed submissions in, signed grades and LTI AGS scores out.",
+        version="1",
+        lifespan=lifespan,
+    )
+
+    @app.post(
+        "/v1/submissions",
+        status_code=202,
+        response_model=Accepted,
+        openapi_extra=_SUBMISSION_BODY,
+        responses={
+            200: {"model": Accepted, "description": "A replay of an accepted webhook-id: the same job."},
+            401: {"model": Problem, "description": "Missing or wrong signature, or stale timestamp."},
+            409: {"model": Problem, "description": "The webhook-id was used for a different body."},
+            413: {"model": Problem, "description": "Body larger than `max_body_bytes`."},
+            415: {"model": Problem, "description": "Neither JSON nor multipart."},
+            422: {"model": Problem, "description": "Malformed or refused submission."},
+            429: {"model": Problem, "description": "Rate limit; see Retry-After."},
+        },
+    )
+    async def submit(request: Request) -> JSONResponse:
+        """Store a signed submission and queue it for grading; answers once it is on disk."""
+        started = time.perf_counter()
+        response = await _submit(runtime, request)
+        runtime.metrics.observe("grader_accept_seconds", time.perf_counter() - started)
+        return response
+
+    @app.get(
+        "/v1/submissions/{job_id}",
+        response_model=JobStatus,
+        responses={401: {"model": Problem}, 404: {"model": Problem}},
+    )
+    async def status(
+        job_id: str, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+    ) -> Any:
+        """Where a submission's grading stands; the report and deliveries once done."""
+        if not _token_ok(credentials, runtime.api_tokens):
+            return _problem(401, "a valid bearer token is required", headers={"www-authenticate": "Bearer"})
+        found = await run_in_threadpool(runtime.store.job_status, job_id)
+        if found is None:
+            return _problem(404, f"no submission {job_id!r}")
+        return _job_status(found)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the database answers."""
+        await run_in_threadpool(runtime.store.counts)
+        return {"status": "ok"}
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def metrics() -> PlainTextResponse:
+        """Prometheus text format."""
+        counts = await run_in_threadpool(runtime.store.counts)
+        text = runtime.metrics.render({"grader_jobs": counts["jobs"], "grader_deliveries": counts["deliveries"]})
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return app
+
+
+async def _submit(runtime: Runtime, request: Request) -> JSONResponse:
+    settings = runtime.settings
+    metrics = runtime.metrics
+    try:
+        body = await _read_limited(request, settings.max_body_bytes)
+    except _TooLarge:
+        metrics.inc("grader_submissions_total", outcome="too_large")
+        return _problem(413, f"the body is larger than {settings.max_body_bytes} bytes")
+    try:
+        client = verify(
+            runtime.client_keys, request.headers, body, runtime.clock(), settings.timestamp_tolerance_seconds
+        )
+    except SignatureError as error:
+        # Unsigned traffic is limited per address, so it cannot starve signed clients of CPU.
+        wait = runtime.limiter.acquire(f"ip:{request.client.host if request.client else '-'}")
+        if wait:
+            metrics.inc("grader_submissions_total", outcome="rate_limited")
+            return _rate_limited(wait)
+        metrics.inc("grader_submissions_total", outcome="unauthorized")
+        return _problem(401, str(error))
+    wait = runtime.limiter.acquire(f"client:{client}")
+    if wait:
+        metrics.inc("grader_submissions_total", outcome="rate_limited")
+        return _rate_limited(wait)
+    try:
+        parsed = await _parse(request, body)
+        intake.check_allowed(
+            parsed, settings.clients[client], accepted_assignments=settings.accepted_assignments,
+            has_callback_secret=settings.callback_secret is not None,
+        )
+    except intake.Unacceptable as error:
+        metrics.inc("grader_submissions_total", outcome="invalid")
+        return _problem(error.status, error.detail, errors=error.errors)
+    new = NewSubmission(
+        client=client,
+        webhook_id=request.headers["webhook-id"],
+        request_sha256=hashlib.sha256(body).hexdigest(),
+        assignment=parsed.metadata.assignment,
+        student_id=parsed.metadata.student_id,
+        filename=parsed.filename,
+        content=parsed.content,
+        content_sha256=hashlib.sha256(parsed.content).hexdigest(),
+        callback_url=parsed.metadata.callback_url,
+        lti=parsed.metadata.lti.model_dump() if parsed.metadata.lti else None,
+    )
+    try:
+        job_id, created = await run_in_threadpool(runtime.store.accept, new, runtime.clock())
+    except ConflictError as error:
+        metrics.inc("grader_submissions_total", outcome="conflict")
+        return _problem(409, str(error))
+    if created:
+        runtime.pool.wake()
+    metrics.inc("grader_submissions_total", outcome="accepted" if created else "duplicate")
+    status_url = str(request.url_for("status", job_id=job_id))
+    return JSONResponse({"job_id": job_id, "status_url": status_url}, status_code=202 if created else 200)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The raw body, refusing early by Content-Length and again by the bytes actually received."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _parse(request: Request, body: bytes) -> intake.Intake:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        return intake.parse_json(body)
+    if content_type == "multipart/form-data":
+        return await intake.parse_multipart(request.scope, body)
+    raise intake.Unacceptable("send application/json or multipart/form-data", status=415)
+
+
+def _token_ok(credentials: HTTPAuthorizationCredentials | None, tokens: list[bytes]) -> bool:
+    if credentials is None:
+        return False
+    offered = credentials.credentials.encode()
+    # Compared with every token so the time taken does not tell which one is close.
+    matches = [hmac.compare_digest(offered, token) for token in tokens]
+    return any(matches)
+
+
+def _job_status(found: dict[str, Any]) -> dict[str, Any]:
+    job, result = found["job"], found["result"]
+    return {
+        "job_id": job["id"],
+        "state": job["state"],
+        "status": result["status"] if result else None,
+        "assignment": job["assignment"],
+        "student_id": job["student_id"],
+        "filename": job["filename"],
+        "submission_sha256": job["content_sha256"],
+        "attempts": job["attempts"],
+        "created_at": job["created_at"],
+        "finished_at": job["finished_at"],
+        "score": result["score"] if result else None,
+        "max_score": result["max_score"] if result else None,
+        "report": result["report"] if result else None,
+        "deliveries": found["deliveries"],
+    }
+
+
+def _problem(status: int, detail: str, *, errors: list[str] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail, "errors": errors or []}, status_code=status, headers=headers)
+
+
+def _rate_limited(wait: float) -> JSONResponse:
+    return _problem(429, "too many submissions; retry later", headers={"retry-after": str(math.ceil(wait))})

@@ -1,0 +1,159 @@
+"""Sending the stored outbound messages: signed callbacks and AGS scores, with retries.
+
+Each delivery is at least once: a row is claimed under a short lease, sent, and its outcome
+recorded; a crash before the record only means the same message (same webhook-id, same body) is
+sent again, which receivers deduplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+import httpx
+
+from grader.service import lti
+from grader.service.metrics import Metrics
+from grader.service.retry import DISABLED, RetryPolicy, decide
+from grader.service.signing import signed_headers
+from grader.service.store import Delivery, Store
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "grader-service/1"
+
+
+class _NotConfigured(Exception):
+    """The delivery needs a secret or an LTI platform this service does not have."""
+
+
+class Dispatcher:
+    """A few threads that send due deliveries until stopped."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        policy: RetryPolicy,
+        callback_key: bytes | None,
+        platforms: Mapping[str, lti.Platform],
+        http: httpx.Client,
+        metrics: Metrics,
+        concurrency: int,
+        poll_seconds: float,
+        clock: Callable[[], float] = time.time,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._policy = policy
+        self._callback_key = callback_key
+        self._platforms = platforms
+        self._http = http
+        self._tokens = lti.TokenSource(http, clock)
+        self._metrics = metrics
+        self._concurrency = concurrency
+        self._poll_seconds = poll_seconds
+        self._clock = clock
+        self._rng = rng
+        # Long enough for a token fetch and a send, each bounded by the HTTP timeout.
+        self._lease_seconds = 3 * float(http.timeout.read or 30.0) + 5
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Start the sending threads."""
+        for index in range(self._concurrency):
+            thread = threading.Thread(target=self._run, name=f"delivery-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float) -> None:
+        """Ask the threads to finish their current attempt and wait for them."""
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def wake(self) -> None:
+        """Look for due deliveries now instead of at the next poll."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                delivery = self._store.claim_delivery(self._clock(), self._lease_seconds)
+            except Exception:
+                log.exception("could not claim a delivery")
+                delivery = None
+            if delivery is None:
+                self._wake.wait(self._poll_seconds)
+                self._wake.clear()
+                continue
+            try:
+                self._attempt(delivery)
+            except Exception:
+                # The lease expires and the delivery is tried again; nothing is lost.
+                log.exception("delivery %s could not be recorded", delivery.id)
+
+    def _attempt(self, delivery: Delivery) -> None:
+        if self._store.is_disabled(delivery.url):
+            self._store.record_attempt(
+                delivery.id, state=DISABLED, status=None, error="endpoint answered 410 Gone before",
+                next_attempt_at=self._clock(), now=self._clock(),
+            )
+            self._metrics.inc("grader_delivery_attempts_total", kind=delivery.kind, outcome=DISABLED)
+            return
+        status: int | None = None
+        retry_after: str | None = None
+        error: str | None = None
+        try:
+            response = self._send(delivery)
+            status = response.status_code
+            retry_after = response.headers.get("retry-after")
+            if not 200 <= status < 300:
+                error = f"HTTP {status}: {response.text[:200]}"
+        except (httpx.HTTPError, lti.TokenError, _NotConfigured) as failure:
+            error = f"{type(failure).__name__}: {failure}"
+        now = self._clock()
+        decision = decide(status, retry_after, delivery.attempts + 1, self._policy, now, self._rng)
+        if decision.state == DISABLED:
+            self._store.disable_endpoint(delivery.url, f"HTTP 410 to delivery {delivery.id}", now)
+        self._store.record_attempt(
+            delivery.id, state=decision.state, status=status, error=error,
+            next_attempt_at=decision.next_attempt_at, now=now,
+        )
+        self._metrics.inc("grader_delivery_attempts_total", kind=delivery.kind, outcome=decision.state)
+        if error:
+            log.info("delivery %s attempt %d: %s -> %s", delivery.id, delivery.attempts + 1, error, decision.state)
+
+    def _send(self, delivery: Delivery) -> httpx.Response:
+        if delivery.kind == "callback":
+            return self._send_callback(delivery)
+        return self._send_score(delivery)
+
+    def _send_callback(self, delivery: Delivery) -> httpx.Response:
+        if self._callback_key is None:
+            raise _NotConfigured("no callback_secret is configured")
+        headers = signed_headers(self._callback_key, delivery.id, int(self._clock()), delivery.payload)
+        headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
+        return self._http.post(delivery.url, content=delivery.payload, headers=headers)
+
+    def _send_score(self, delivery: Delivery) -> httpx.Response:
+        platform = self._platforms.get(delivery.client)
+        if platform is None:
+            raise _NotConfigured(f"client {delivery.client!r} has no LTI platform configured")
+        token = self._tokens.token(platform)
+        headers = {
+            "authorization": f"Bearer {token}",
+            "content-type": lti.SCORE_CONTENT_TYPE,
+            "user-agent": USER_AGENT,
+        }
+        response = self._http.post(delivery.url, content=delivery.payload, headers=headers)
+        if response.status_code == 401:
+            # A token the platform revoked early; the retry fetches a fresh one.
+            self._tokens.forget(platform)
+        return response

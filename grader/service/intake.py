@@ -1,0 +1,136 @@
+"""Turning a verified request body into a submission to store, or a clear reason why not."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from grader.service.schemas import JsonSubmission, SubmissionMetadata, plain_filename
+from grader.service.settings import ClientSettings
+
+
+class Unacceptable(Exception):
+    """A request we understand but refuse; `errors` lists each problem for the sender."""
+
+    def __init__(self, detail: str, errors: list[str] | None = None, status: int = 422) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.status = status
+
+
+@dataclasses.dataclass(frozen=True)
+class Intake:
+    """A parsed submission: its metadata and the file."""
+
+    metadata: SubmissionMetadata
+    filename: str
+    content: bytes
+
+
+def parse_json(body: bytes) -> Intake:
+    """Parse an `application/json` submission."""
+    try:
+        parsed = JsonSubmission.model_validate_json(body)
+    except ValidationError as error:
+        raise Unacceptable("the submission JSON is not valid", _messages(error)) from None
+    if parsed.source is not None:
+        content = parsed.source.encode()
+    else:
+        try:
+            content = base64.b64decode(parsed.source_base64 or "", validate=True)
+        except binascii.Error:
+            raise Unacceptable("source_base64 is not valid base64") from None
+    metadata = SubmissionMetadata.model_validate(parsed.model_dump(include=set(SubmissionMetadata.model_fields)))
+    return Intake(metadata, parsed.filename, content)
+
+
+async def parse_multipart(scope: dict[str, Any], body: bytes) -> Intake:
+    """Parse a `multipart/form-data` submission: a `metadata` JSON part and a `file` part."""
+    request = Request(scope, receive=_replay(body))
+    try:
+        form = await request.form(max_files=1, max_fields=4)
+    except Exception as error:
+        raise Unacceptable(f"the multipart body could not be parsed: {error}") from None
+    try:
+        file = form.get("file")
+        raw_metadata = form.get("metadata")
+        if not isinstance(file, UploadFile):
+            raise Unacceptable("a multipart submission needs a 'file' part with a filename")
+        if raw_metadata is None:
+            raise Unacceptable("a multipart submission needs a 'metadata' part with JSON")
+        if isinstance(raw_metadata, UploadFile):
+            raw_metadata = (await raw_metadata.read()).decode(errors="replace")
+        try:
+            metadata = SubmissionMetadata.model_validate(json.loads(raw_metadata))
+        except (ValueError, ValidationError) as error:
+            errors = _messages(error) if isinstance(error, ValidationError) else [str(error)]
+            raise Unacceptable("the 'metadata' part is not valid", errors) from None
+        try:
+            filename = plain_filename(file.filename or "")
+        except ValueError as error:
+            raise Unacceptable(str(error)) from None
+        if not filename:
+            raise Unacceptable("the 'file' part needs a filename")
+        return Intake(metadata, filename, await file.read())
+    finally:
+        await form.close()
+
+
+def check_allowed(
+    intake: Intake, client: ClientSettings, *, accepted_assignments: list[str], has_callback_secret: bool
+) -> None:
+    """Refuse what this client or this service is not set up for."""
+    metadata = intake.metadata
+    errors = []
+    if accepted_assignments and metadata.assignment not in accepted_assignments:
+        errors.append(f"assignment: {metadata.assignment!r} is not graded here")
+    if metadata.callback_url:
+        if not has_callback_secret:
+            errors.append("callback_url: this service has no callback_secret configured")
+        if not _allowed_origin(metadata.callback_url, client.callback_origins):
+            errors.append("callback_url: not under one of this client's callback_origins")
+    if metadata.lti:
+        if client.lti is None:
+            errors.append("lti: this client has no LTI platform configured")
+        if not _allowed_origin(metadata.lti.lineitem_url, client.callback_origins):
+            errors.append("lti.lineitem_url: not under one of this client's callback_origins")
+    if not intake.content:
+        errors.append("the submitted file is empty")
+    if errors:
+        raise Unacceptable("the submission cannot be accepted", errors)
+
+
+def _allowed_origin(url: str, origins: list[str]) -> bool:
+    return not origins or any(url.startswith(origin) for origin in origins)
+
+
+def _messages(error: ValidationError) -> list[str]:
+    """One readable line per problem, e.g. "student_id: Field required"."""
+    lines = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(part) for part in item["loc"]) or "body"
+        lines.append(f"{where}: {item['msg']}")
+    return lines
+
+
+def _replay(body: bytes) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """An ASGI receive callable that yields the already-read body once."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

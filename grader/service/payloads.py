@@ -1,0 +1,51 @@
+"""What we send when a job ends: the callback body and the AGS score, built from the result.
+
+Pure: the bytes are built once, stored with the result, and sent unchanged on every retry, so a
+receiver that deduplicates by webhook-id sees the same message each time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from grader.service import lti
+from grader.service.store import ClaimedJob, NewDelivery, Result
+
+EVENT_TYPE = "grading.completed"
+
+
+def callback_body(job: ClaimedJob, result: Result, completed_at: dt.datetime) -> bytes:
+    """The Standard Webhooks payload `{"type", "timestamp", "data"}` announcing a finished job."""
+    data: dict[str, Any] = {
+        "job_id": job.id,
+        "assignment": job.assignment,
+        "student_id": job.student_id,
+        "filename": job.filename,
+        "submission_sha256": job.content_sha256,
+        "status": result.status,
+        "score": result.score,
+        "max_score": result.max_score,
+        "report": result.report,
+    }
+    event = {"type": EVENT_TYPE, "timestamp": _iso(completed_at), "data": data}
+    return json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
+
+
+def plan_deliveries(job: ClaimedJob, result: Result, completed_at: dt.datetime) -> list[NewDelivery]:
+    """The outbound messages a finished job owes: a callback and/or an AGS score."""
+    deliveries = []
+    if job.callback_url:
+        deliveries.append(NewDelivery("callback", job.callback_url, callback_body(job, result, completed_at)))
+    if job.lti:
+        score = lti.score_body(
+            user_id=job.lti["user_id"], status=result.status, score=result.score,
+            max_score=result.max_score, timestamp=completed_at,
+        )
+        deliveries.append(NewDelivery("lti", lti.scores_url(job.lti["lineitem_url"]), json.dumps(score).encode()))
+    return deliveries
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,125 @@
+"""The long-lived parts of a running service: database, workers, deliveries, and their lifecycle."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from grader.service import lti
+from grader.service.delivery import Dispatcher
+from grader.service.metrics import Metrics
+from grader.service.ratelimit import RateLimiter
+from grader.service.retry import RetryPolicy
+from grader.service.settings import ServiceSettings
+from grader.service.signing import parse_secret
+from grader.service.store import Store
+from grader.service.workers import GradeFn, WorkerPool
+
+log = logging.getLogger(__name__)
+
+_STOP_WAIT_SECONDS = 5.0
+
+
+class DatabaseInUse(RuntimeError):
+    """Another live service process owns the database."""
+
+
+class Runtime:
+    """Everything `create_app` starts on startup and stops on shutdown."""
+
+    def __init__(self, settings: ServiceSettings, grade_fn: GradeFn, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.metrics = Metrics()
+        self.client_keys = {name: parse_secret(c.secret.get_secret_value()) for name, c in settings.clients.items()}
+        self.api_tokens = [token.get_secret_value().encode() for token in settings.api_tokens]
+        self.limiter = RateLimiter(settings.rate_limit_per_minute / 60.0, settings.rate_limit_burst, time.monotonic)
+        self._grade_fn = grade_fn
+        self._lock_file: IO[str] | None = None
+        self._http: httpx.Client | None = None
+        self.store: Store
+        self.pool: WorkerPool
+        self.dispatcher: Dispatcher
+
+    def start(self) -> None:
+        """Own the database, re-queue what a crashed predecessor left running, start the threads."""
+        settings = self.settings
+        self._lock_file = _lock(settings.database)
+        self.store = Store(settings.database)
+        requeued = self.store.recover(self.clock())
+        if requeued:
+            log.warning("re-queued %d job(s) left running by a previous process", requeued)
+        self._http = httpx.Client(timeout=settings.delivery_timeout_seconds, follow_redirects=False)
+        callback_secret = settings.callback_secret
+        self.dispatcher = Dispatcher(
+            self.store,
+            policy=RetryPolicy(
+                settings.delivery_max_attempts, settings.delivery_backoff_base_seconds,
+                settings.delivery_backoff_cap_seconds,
+            ),
+            callback_key=parse_secret(callback_secret.get_secret_value()) if callback_secret else None,
+            platforms=_platforms(settings),
+            http=self._http,
+            metrics=self.metrics,
+            concurrency=settings.delivery_concurrency,
+            poll_seconds=settings.poll_interval_seconds,
+            clock=self.clock,
+        )
+        self.pool = WorkerPool(
+            self.store, self._grade_fn,
+            workers=settings.workers, backend=settings.grade_backend, timeout=settings.grade_timeout_seconds,
+            lease_seconds=settings.job_lease_seconds, max_attempts=settings.max_job_attempts,
+            poll_seconds=settings.poll_interval_seconds, metrics=self.metrics,
+            on_complete=self.dispatcher.wake, clock=self.clock,
+        )
+        self.dispatcher.start()
+        self.pool.start()
+
+    def stop(self) -> None:
+        """Stop the threads and release the database; unfinished work resumes on the next start."""
+        self.pool.stop(_STOP_WAIT_SECONDS)
+        self.dispatcher.stop(_STOP_WAIT_SECONDS)
+        if self._http is not None:
+            self._http.close()
+        self.store.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+
+
+def _lock(database: Path) -> IO[str]:
+    """Hold an exclusive lock beside the database for the life of the process.
+
+    Startup recovery re-queues every running job, which is only right if no other process is
+    grading them; the kernel drops the lock when the process dies, even by kill -9.
+    """
+    lock_file = open(f"{database}.lock", "a+")
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.close()
+        raise DatabaseInUse(f"another grader service is using {database}") from None
+    lock_file.truncate(0)
+    lock_file.write(f"{os.getpid()}\n")
+    lock_file.flush()
+    return lock_file
+
+
+def _platforms(settings: ServiceSettings) -> dict[str, lti.Platform]:
+    """The LTI registrations by client name, with their private keys read once."""
+    return {
+        name: lti.Platform(
+            client_id=client.lti.client_id,
+            token_url=client.lti.token_url,
+            private_key=client.lti.private_key_file.read_text(),
+            key_id=client.lti.key_id,
+        )
+        for name, client in settings.clients.items()
+        if client.lti is not None
+    }

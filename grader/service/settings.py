@@ -1,0 +1,136 @@
+"""Configuration of the webhook service: environment variables prefixed `GRADER_` and a TOML file.
+
+Precedence, highest first: values passed in code (the CLI's options), environment variables,
+the TOML file named by `config_file` / `GRADER_CONFIG_FILE`, the defaults below. Nested values
+use `__` in environment variables (`GRADER_CLIENTS__CANVAS__SECRET=whsec_...`) or JSON
+(`GRADER_CLIENTS='{"canvas": {"secret": "whsec_..."}}'`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from grader.service.signing import parse_secret
+
+
+class LtiPlatform(BaseModel):
+    """How we obtain LTI 1.3 AGS tokens from one platform (our tool's registration there)."""
+
+    client_id: str = Field(description="Client id the platform issued to this tool.")
+    token_url: str = Field(description="The platform's OAuth 2 token endpoint (also the JWT `aud`).")
+    private_key_file: Path = Field(description="PEM RSA private key whose public half the platform holds.")
+    key_id: str | None = Field(default=None, description="`kid` header of our JWT, when the platform uses a JWKS.")
+
+
+class ClientSettings(BaseModel):
+    """One LMS allowed to post submissions."""
+
+    secret: SecretStr = Field(description="`whsec_` secret the client signs its requests with.")
+    callback_origins: list[str] = Field(
+        default_factory=list,
+        description="If set, callback and line-item URLs must start with one of these (SSRF guard).",
+    )
+    lti: LtiPlatform | None = Field(default=None, description="LTI platform for this client's AGS scores.")
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_is_whsec(cls, value: SecretStr) -> SecretStr:
+        parse_secret(value.get_secret_value())
+        return value
+
+
+class ServiceSettings(BaseSettings):
+    """Every knob of `grade serve`."""
+
+    model_config = SettingsConfigDict(env_prefix="GRADER_", env_nested_delimiter="__", extra="forbid")
+
+    config_file: Path | None = Field(default=None, description="TOML file with any of these settings.")
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8000, description="Port to listen on.")
+    database: Path = Field(default=Path("grader-service.db"), description="SQLite database file (WAL mode).")
+    log_level: str = Field(default="info", description="uvicorn log level.")
+
+    clients: dict[str, ClientSettings] = Field(
+        default_factory=dict, description="LMS clients by name; the name is used in logs and rate limits."
+    )
+    api_tokens: list[SecretStr] = Field(
+        default_factory=list, description="Bearer tokens accepted by `GET /v1/submissions/{id}`."
+    )
+    callback_secret: SecretStr | None = Field(
+        default=None, description="Our `whsec_` secret for signing callbacks; required when callbacks are used."
+    )
+
+    max_body_bytes: int = Field(default=1024 * 1024, description="Largest accepted request body (413 above).")
+    timestamp_tolerance_seconds: int = Field(default=300, description="Allowed clock skew of `webhook-timestamp`.")
+    rate_limit_per_minute: float = Field(default=600.0, description="Sustained submissions per minute per client.")
+    rate_limit_burst: int = Field(default=60, description="Submissions a client may send at once.")
+    accepted_assignments: list[str] = Field(
+        default_factory=list, description="Assignment names accepted; empty accepts any."
+    )
+
+    workers: int = Field(default=2, description="Grading workers (threads; each runs one sandbox at a time).")
+    grade_backend: str = Field(default="docker", description="Sandbox backend passed to the grading engine.")
+    grade_timeout_seconds: float | None = Field(default=None, description="Per-submission grading timeout.")
+    grade_function: str = Field(
+        default="grader.engine:grade", description="`module:function` that grades; tests inject a stand-in."
+    )
+    job_lease_seconds: float = Field(default=120.0, description="How long a claimed job stays claimed unrenewed.")
+    max_job_attempts: int = Field(
+        default=3, description="Times a job is tried after crashes or engine errors before 'internal_error'."
+    )
+    poll_interval_seconds: float = Field(default=0.5, description="Idle workers look for new work this often.")
+
+    delivery_max_attempts: int = Field(default=10, description="Callback/AGS attempts before a delivery is 'failed'.")
+    delivery_backoff_base_seconds: float = Field(default=5.0, description="First retry delay ceiling.")
+    delivery_backoff_cap_seconds: float = Field(default=6 * 3600.0, description="Largest retry delay ceiling.")
+    delivery_timeout_seconds: float = Field(default=15.0, description="HTTP timeout of one delivery attempt.")
+    delivery_concurrency: int = Field(default=4, description="Deliveries sent at the same time.")
+
+    @field_validator("callback_secret")
+    @classmethod
+    def _callback_secret_is_whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_secret(value.get_secret_value())
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Add the TOML file below the environment."""
+        sources = [init_settings, env_settings]
+        config_file = _config_file(init_settings)
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> ServiceSettings:
+    """Build settings from code overrides, the environment and an optional TOML file."""
+    if config_file is not None:
+        overrides["config_file"] = config_file
+    return ServiceSettings(**overrides)
+
+
+def _config_file(init_settings: PydanticBaseSettingsSource) -> Path | None:
+    """The TOML file named in code or in `GRADER_CONFIG_FILE`, if any."""
+    if isinstance(init_settings, InitSettingsSource) and init_settings.init_kwargs.get("config_file"):
+        return Path(init_settings.init_kwargs["config_file"])
+    from_env = os.environ.get("GRADER_CONFIG_FILE")
+    return Path(from_env) if from_env else None

@@ -1,0 +1,400 @@
+"""SQLite persistence of submissions, jobs, results and deliveries.
+
+Every state change is one transaction, so a process killed at any instant leaves each row either
+before or after a change, never half-way. The database runs in WAL mode with `synchronous=FULL`:
+a 202 is only sent after the accepting transaction is on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    id TEXT PRIMARY KEY,
+    client TEXT NOT NULL,
+    webhook_id TEXT NOT NULL,
+    request_sha256 TEXT NOT NULL,
+    assignment TEXT NOT NULL,
+    student_id TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    content BLOB NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    callback_url TEXT,
+    lti TEXT,
+    received_at REAL NOT NULL,
+    UNIQUE (client, webhook_id)
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY REFERENCES submissions (id),
+    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL,
+    lease_token TEXT,
+    lease_expires_at REAL,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, not_before);
+CREATE TABLE IF NOT EXISTS results (
+    job_id TEXT PRIMARY KEY REFERENCES jobs (id),
+    status TEXT NOT NULL,
+    score REAL NOT NULL,
+    max_score REAL NOT NULL,
+    report TEXT NOT NULL,
+    graded_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL REFERENCES jobs (id),
+    client TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('callback', 'lti')),
+    url TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'disabled')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    leased_until REAL,
+    last_status INTEGER,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    delivered_at REAL,
+    UNIQUE (job_id, kind)
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS disabled_endpoints (
+    url TEXT PRIMARY KEY,
+    disabled_at REAL NOT NULL,
+    reason TEXT NOT NULL
+);
+"""
+
+
+class ConflictError(Exception):
+    """A webhook-id we already accepted, sent again with a different body."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NewSubmission:
+    """A verified, validated submission about to be stored."""
+
+    client: str
+    webhook_id: str
+    request_sha256: str
+    assignment: str
+    student_id: str
+    filename: str
+    content: bytes
+    content_sha256: str
+    callback_url: str | None
+    lti: dict[str, Any] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimedJob:
+    """A job this process holds the lease on, with what grading needs."""
+
+    id: str
+    lease_token: str
+    attempts: int
+    client: str
+    assignment: str
+    student_id: str
+    filename: str
+    content: bytes
+    content_sha256: str
+    callback_url: str | None
+    lti: dict[str, Any] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """How grading one job ended."""
+
+    status: str
+    score: float
+    max_score: float
+    report: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class NewDelivery:
+    """An outbound message to create together with a result."""
+
+    kind: str
+    url: str
+    payload: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class Delivery:
+    """An outbound message this process holds the lease on."""
+
+    id: str
+    job_id: str
+    client: str
+    kind: str
+    url: str
+    payload: bytes
+    attempts: int
+
+
+class Store:
+    """All SQLite access of the service; thread-safe through one connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        # executescript commits on its own, so the schema is created outside _write.
+        self._conn().executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close every connection opened by any thread."""
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    # Submissions ---------------------------------------------------------------------------
+
+    def accept(self, sub: NewSubmission, now: float) -> tuple[str, bool]:
+        """Store a submission and its job; return (job id, created) — created is False for a replay."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id, request_sha256 FROM submissions WHERE client = ? AND webhook_id = ?",
+                (sub.client, sub.webhook_id),
+            ).fetchone()
+            if row is not None:
+                if row["request_sha256"] != sub.request_sha256:
+                    raise ConflictError(f"webhook-id {sub.webhook_id!r} was already used for a different body")
+                return row["id"], False
+            job_id = f"job_{uuid.uuid4().hex}"
+            conn.execute(
+                "INSERT INTO submissions (id, client, webhook_id, request_sha256, assignment, student_id,"
+                " filename, content, content_sha256, callback_url, lti, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job_id, sub.client, sub.webhook_id, sub.request_sha256, sub.assignment, sub.student_id,
+                    sub.filename, sub.content, sub.content_sha256, sub.callback_url,
+                    json.dumps(sub.lti) if sub.lti is not None else None, now,
+                ),
+            )
+            conn.execute(
+                "INSERT INTO jobs (id, state, not_before, created_at) VALUES (?, 'queued', ?, ?)",
+                (job_id, now, now),
+            )
+            return job_id, True
+
+    # Jobs ----------------------------------------------------------------------------------
+
+    def recover(self, now: float) -> int:
+        """Re-queue jobs left running and free deliveries left in flight by a dead process.
+
+        Only called while this process holds the database's lock file, so no live process owns them.
+        """
+        with self._write() as conn:
+            requeued = conn.execute(
+                "UPDATE jobs SET state = 'queued', lease_token = NULL, lease_expires_at = NULL, not_before = ?"
+                " WHERE state = 'running'",
+                (now,),
+            ).rowcount
+            conn.execute("UPDATE deliveries SET leased_until = NULL WHERE state = 'pending'")
+            return requeued
+
+    def claim_job(self, now: float, lease_seconds: float) -> ClaimedJob | None:
+        """Take the oldest runnable job (queued, or running with an expired lease) under a new lease."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id FROM jobs WHERE (state = 'queued' AND not_before <= ?)"
+                " OR (state = 'running' AND lease_expires_at <= ?) ORDER BY created_at LIMIT 1",
+                (now, now),
+            ).fetchone()
+            if row is None:
+                return None
+            token = uuid.uuid4().hex
+            conn.execute(
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = ?,"
+                " lease_expires_at = ?, started_at = ? WHERE id = ?",
+                (token, now + lease_seconds, now, row["id"]),
+            )
+            job = conn.execute(
+                "SELECT j.id, j.attempts, s.client, s.assignment, s.student_id, s.filename, s.content,"
+                " s.content_sha256, s.callback_url, s.lti FROM jobs j JOIN submissions s ON s.id = j.id"
+                " WHERE j.id = ?",
+                (row["id"],),
+            ).fetchone()
+            return ClaimedJob(
+                id=job["id"], lease_token=token, attempts=job["attempts"], client=job["client"],
+                assignment=job["assignment"], student_id=job["student_id"], filename=job["filename"],
+                content=job["content"], content_sha256=job["content_sha256"], callback_url=job["callback_url"],
+                lti=json.loads(job["lti"]) if job["lti"] else None,
+            )
+
+    def renew_leases(self, tokens: Sequence[str], until: float) -> None:
+        """Extend the leases of jobs still being graded by this process."""
+        if not tokens:
+            return
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE jobs SET lease_expires_at = ? WHERE lease_token = ? AND state = 'running'",
+                [(until, token) for token in tokens],
+            )
+
+    def complete_job(
+        self, job: ClaimedJob, result: Result, deliveries: Sequence[NewDelivery], now: float
+    ) -> bool:
+        """Record the result and its outbound deliveries in one transaction.
+
+        Returns False (and changes nothing) when the lease was lost, so a job is completed once.
+        """
+        with self._write() as conn:
+            updated = conn.execute(
+                "UPDATE jobs SET state = 'done', finished_at = ?, lease_token = NULL, lease_expires_at = NULL"
+                " WHERE id = ? AND lease_token = ? AND state = 'running'",
+                (now, job.id, job.lease_token),
+            ).rowcount
+            if updated == 0:
+                return False
+            conn.execute(
+                "INSERT INTO results (job_id, status, score, max_score, report, graded_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (job.id, result.status, result.score, result.max_score, json.dumps(result.report), now),
+            )
+            conn.executemany(
+                "INSERT INTO deliveries (id, job_id, client, kind, url, payload, state, next_attempt_at, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                [
+                    (f"msg_{uuid.uuid4().hex}", job.id, job.client, d.kind, d.url, d.payload, now, now)
+                    for d in deliveries
+                ],
+            )
+            return True
+
+    def retry_job(self, job: ClaimedJob, error: str, not_before: float) -> None:
+        """Give a job back to the queue after an engine error, to be tried again later."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE jobs SET state = 'queued', lease_token = NULL, lease_expires_at = NULL, not_before = ?,"
+                " last_error = ? WHERE id = ? AND lease_token = ?",
+                (not_before, error, job.id, job.lease_token),
+            )
+
+    # Deliveries ----------------------------------------------------------------------------
+
+    def claim_delivery(self, now: float, lease_seconds: float) -> Delivery | None:
+        """Take the most overdue pending delivery for one attempt."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id, job_id, client, kind, url, payload, attempts FROM deliveries"
+                " WHERE state = 'pending' AND next_attempt_at <= ? AND (leased_until IS NULL OR leased_until <= ?)"
+                " ORDER BY next_attempt_at LIMIT 1",
+                (now, now),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE deliveries SET leased_until = ? WHERE id = ?", (now + lease_seconds, row["id"]))
+            return Delivery(**dict(row))
+
+    def record_attempt(
+        self,
+        delivery_id: str,
+        *,
+        state: str,
+        status: int | None,
+        error: str | None,
+        next_attempt_at: float,
+        now: float,
+    ) -> None:
+        """Store how one delivery attempt ended and what happens next."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE deliveries SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?,"
+                " next_attempt_at = ?, leased_until = NULL, delivered_at = CASE WHEN ? = 'delivered' THEN ? END"
+                " WHERE id = ?",
+                (state, status, error, next_attempt_at, state, now, delivery_id),
+            )
+
+    def disable_endpoint(self, url: str, reason: str, now: float) -> None:
+        """Remember that a receiver asked (with 410 Gone) never to be called again."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO disabled_endpoints (url, disabled_at, reason) VALUES (?, ?, ?)",
+                (url, now, reason),
+            )
+
+    def is_disabled(self, url: str) -> bool:
+        """Whether `url` answered 410 Gone before."""
+        row = self._conn().execute("SELECT 1 FROM disabled_endpoints WHERE url = ?", (url,)).fetchone()
+        return row is not None
+
+    # Reading -------------------------------------------------------------------------------
+
+    def job_status(self, job_id: str) -> dict[str, Any] | None:
+        """Everything the status endpoint shows about one job, or None if there is no such job."""
+        conn = self._conn()
+        job = conn.execute(
+            "SELECT j.id, j.state, j.attempts, j.last_error, j.created_at, j.finished_at, s.assignment,"
+            " s.student_id, s.filename, s.content_sha256 FROM jobs j JOIN submissions s ON s.id = j.id"
+            " WHERE j.id = ?",
+            (job_id,),
+        ).fetchone()
+        if job is None:
+            return None
+        result = conn.execute("SELECT * FROM results WHERE job_id = ?", (job_id,)).fetchone()
+        deliveries = conn.execute(
+            "SELECT id, kind, url, state, attempts, last_status, last_error, next_attempt_at, delivered_at"
+            " FROM deliveries WHERE job_id = ? ORDER BY kind",
+            (job_id,),
+        ).fetchall()
+        return {
+            "job": dict(job),
+            "result": {**dict(result), "report": json.loads(result["report"])} if result else None,
+            "deliveries": [dict(d) for d in deliveries],
+        }
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Rows per state of jobs and of deliveries, for the metrics endpoint."""
+        conn = self._conn()
+        return {
+            "jobs": dict(conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()),
+            "deliveries": dict(conn.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall()),
+        }
+
+    # Connections ---------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            # Autocommit mode: transactions are opened explicitly by _write, never implicitly.
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; IMMEDIATE takes the write lock up front so reads inside are consistent."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")

@@ -1,0 +1,168 @@
+"""The in-process pool of grading workers.
+
+Workers claim jobs from SQLite under a lease that a heartbeat renews while grading runs. A
+finished job's result and its outbound deliveries are written in one transaction, conditional on
+the lease, so however the process dies a job ends graded exactly once in effect: either nothing
+of it was recorded (and it is graded again after restart) or all of it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from grader.service.metrics import Metrics
+from grader.service.payloads import plan_deliveries
+from grader.service.store import ClaimedJob, Result, Store
+from grader.submission import Submission
+
+log = logging.getLogger(__name__)
+
+GradeFn = Callable[..., Any]
+"""`grade(submission, *, backend, timeout) -> Report`, as `grader.engine.grade`."""
+
+
+def load_grade_fn(path: str) -> GradeFn:
+    """Import the grading function named `module:function`."""
+    module_name, _, function_name = path.partition(":")
+    if not function_name:
+        raise ValueError(f"grade_function must look like 'module:function', got {path!r}")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def result_from_report(report: Any) -> Result:
+    """The parts of an engine report the service stores and forwards."""
+    return Result(
+        status=report.status,
+        score=float(report.score),
+        max_score=float(report.max_score),
+        report=report.model_dump(mode="json"),
+    )
+
+
+def internal_error(message: str) -> Result:
+    """The result of a job the service could not grade; the message is shown to the student."""
+    report = {"status": "internal_error", "score": 0.0, "max_score": 0.0, "message": message}
+    return Result(status="internal_error", score=0.0, max_score=0.0, report=report)
+
+
+class WorkerPool:
+    """Grading threads plus a heartbeat that keeps their leases alive."""
+
+    def __init__(
+        self,
+        store: Store,
+        grade_fn: GradeFn,
+        *,
+        workers: int,
+        backend: str,
+        timeout: float | None,
+        lease_seconds: float,
+        max_attempts: int,
+        poll_seconds: float,
+        metrics: Metrics,
+        on_complete: Callable[[], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._grade_fn = grade_fn
+        self._workers = workers
+        self._backend = backend
+        self._timeout = timeout
+        self._lease_seconds = lease_seconds
+        self._max_attempts = max_attempts
+        self._poll_seconds = poll_seconds
+        self._metrics = metrics
+        self._on_complete = on_complete
+        self._clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._in_flight: set[str] = set()
+        self._in_flight_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the workers and the heartbeat."""
+        for index in range(self._workers):
+            self._spawn(self._run, f"grading-{index}")
+        self._spawn(self._heartbeat, "lease-heartbeat")
+
+    def stop(self, timeout: float) -> None:
+        """Stop taking jobs and wait a little for running ones; unfinished ones are re-queued on restart."""
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def wake(self) -> None:
+        """Look for queued jobs now instead of at the next poll."""
+        self._wake.set()
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self._store.claim_job(self._clock(), self._lease_seconds)
+            except Exception:
+                log.exception("could not claim a job")
+                job = None
+            if job is None:
+                self._wake.wait(self._poll_seconds)
+                self._wake.clear()
+                continue
+            with self._in_flight_lock:
+                self._in_flight.add(job.lease_token)
+            try:
+                self._process(job)
+            except Exception:
+                # The lease runs out and another worker takes the job; nothing is lost.
+                log.exception("job %s could not be recorded", job.id)
+            finally:
+                with self._in_flight_lock:
+                    self._in_flight.discard(job.lease_token)
+
+    def _process(self, job: ClaimedJob) -> None:
+        if job.attempts > self._max_attempts:
+            # The job was claimed this often without finishing: it likely takes the process down.
+            self._complete(job, internal_error("Grading was interrupted repeatedly; a person will look at it."))
+            return
+        started = time.monotonic()
+        try:
+            report = self._grade_fn(Submission(job.filename, job.content), backend=self._backend, timeout=self._timeout)
+            result = result_from_report(report)
+        except Exception as error:
+            log.exception("grading job %s failed (attempt %d)", job.id, job.attempts)
+            if job.attempts < self._max_attempts:
+                self._store.retry_job(job, f"{type(error).__name__}: {error}", self._clock() + 2.0**job.attempts)
+                return
+            result = internal_error("The grader failed on this submission; a person will look at it.")
+        self._metrics.observe("grader_grading_seconds", time.monotonic() - started)
+        self._complete(job, result)
+
+    def _complete(self, job: ClaimedJob, result: Result) -> None:
+        now = self._clock()
+        completed_at = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+        if self._store.complete_job(job, result, plan_deliveries(job, result, completed_at), now):
+            self._metrics.inc("grader_jobs_finished_total", status=result.status)
+            self._on_complete()
+        else:
+            log.warning("job %s lost its lease before finishing; its result was discarded", job.id)
+
+    def _heartbeat(self) -> None:
+        interval = self._lease_seconds / 3
+        while not self._stop.wait(interval):
+            with self._in_flight_lock:
+                tokens = list(self._in_flight)
+            try:
+                self._store.renew_leases(tokens, self._clock() + self._lease_seconds)
+            except Exception:
+                log.exception("could not renew leases")

@@ -1,0 +1,175 @@
+"""Fixtures: the stand-in LMS and the service under uvicorn in a subprocess, both on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.service.lms_standin import StandInLms, signed_post
+
+REPO = Path(__file__).resolve().parents[2]
+CLIENT_SECRET = "whsec_" + base64.b64encode(b"client-secret-of-the-lms-32bytes").decode()
+CALLBACK_SECRET = "whsec_" + base64.b64encode(b"our-own-callback-secret-32-bytes").decode()
+API_TOKEN = "api-token-for-tests"
+LTI_CLIENT_ID = "grader-tool-client"
+
+
+@dataclasses.dataclass
+class Service:
+    """One service process we started; stopped only through its own PID."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    database: Path
+    log: Path
+    http: httpx.Client
+
+    def submit(self, payload: dict[str, Any], **kwargs: Any) -> httpx.Response:
+        body = json.dumps(payload).encode()
+        return signed_post(self.http, f"{self.url}/v1/submissions", body, CLIENT_SECRET, **kwargs)
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        response = self.http.get(f"{self.url}/v1/submissions/{job_id}", headers={"authorization": f"Bearer {API_TOKEN}"})
+        response.raise_for_status()
+        return response.json()
+
+    def wait_for(self, job_id: str, predicate: Callable[[dict[str, Any]], bool], seconds: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + seconds
+        while True:
+            status = self.status(job_id)
+            if predicate(status):
+                return status
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting on {job_id}: {status}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """kill -9, as a crash would."""
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        self.http.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def lti_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """Our tool's RSA key: the private PEM file for the service, the public PEM for the LMS."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path_factory.mktemp("lti") / "tool.pem"
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return path, public.decode()
+
+
+@pytest.fixture
+def lms(lti_key: tuple[Path, str]) -> Iterator[StandInLms]:
+    stand_in = StandInLms(callback_secret=CALLBACK_SECRET, client_id=LTI_CLIENT_ID, public_key_pem=lti_key[1]).start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def start_service(
+    tmp_path: Path, lms: StandInLms, lti_key: tuple[Path, str]
+) -> Iterator[Callable[..., Service]]:
+    """Start the service (as many times as a test needs, e.g. after a kill) with test settings."""
+    started: list[Service] = []
+
+    def start(database: Path | None = None, **settings: Any) -> Service:
+        port = free_port()
+        database = database or tmp_path / "service.db"
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "GRADER_HOST": "127.0.0.1",
+            "GRADER_PORT": str(port),
+            "GRADER_DATABASE": str(database),
+            "GRADER_LOG_LEVEL": "warning",
+            "GRADER_CLIENTS": json.dumps({
+                "lms": {
+                    "secret": CLIENT_SECRET,
+                    "callback_origins": [lms.url],
+                    "lti": {"client_id": LTI_CLIENT_ID, "token_url": lms.token_url, "private_key_file": str(lti_key[0])},
+                }
+            }),
+            "GRADER_API_TOKENS": json.dumps([API_TOKEN]),
+            "GRADER_CALLBACK_SECRET": CALLBACK_SECRET,
+            "GRADER_GRADE_FUNCTION": "tests.service.stand_in_grading:grade",
+            "GRADER_GRADE_BACKEND": "process",
+            "GRADER_POLL_INTERVAL_SECONDS": "0.05",
+            "GRADER_DELIVERY_BACKOFF_BASE_SECONDS": "0.2",
+            "GRADER_DELIVERY_BACKOFF_CAP_SECONDS": "2",
+            "GRADER_DELIVERY_MAX_ATTEMPTS": "4",
+            "GRADER_DELIVERY_TIMEOUT_SECONDS": "5",
+        }
+        env |= {key.upper() if key.startswith(("GRADER_", "STANDIN_")) else f"GRADER_{key.upper()}": str(value)
+                for key, value in settings.items()}
+        log = tmp_path / f"service-{port}.log"
+        with open(log, "wb") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "grader.service"], cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
+            )
+        service = Service(f"http://127.0.0.1:{port}", process, database, log, httpx.Client(timeout=30))
+        started.append(service)
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"service exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                if service.http.get(f"{service.url}/healthz").status_code == 200:
+                    return service
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"service did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+def submission(lms: StandInLms, *, lines: int = 3, lti: bool = False, callback: bool = True, **extra: Any) -> dict[str, Any]:
+    """A JSON submission as the stand-in LMS sends it."""
+    payload: dict[str, Any] = {
+        "assignment": "regularization",
+        "student_id": "student-1",
+        "filename": "submission.py",
+        "source": "x = 1\n" * lines,
+    }
+    if callback:
+        payload["callback_url"] = f"{lms.url}/callback"
+    if lti:
+        payload["lti"] = {"lineitem_url": f"{lms.url}/lineitems/7?type=quiz", "user_id": "lti-user-1"}
+    return payload | extra
