@@ -97,6 +97,7 @@ def lms(lti_key: tuple[Path, str]) -> Iterator[StandInLms]:
     stand_in = StandInLms(callback_secret=CALLBACK_SECRET, client_id=LTI_CLIENT_ID, public_key_pem=lti_key[1]).start()
     yield stand_in
     stand_in.stop()
+    assert stand_in.errors == [], "the stand-in LMS found problems in what the service sent"
 
 
 @pytest.fixture
