@@ -107,7 +107,7 @@ def _compare_mask(
         return Verdict(name, True, f"{name} is correct", shape, shape, 0.0, 0.0, 0, against)
     message = f"{label}: {count} of {actual.size} mask entries differ, at {_positions(differ)}"
     if not hidden:
-        first = tuple(np.argwhere(differ)[0])
+        first = tuple(int(i) for i in np.argwhere(differ)[0])
         message += f"; at {list(first)} you have {bool(actual[first])}, expected {bool(expected[first])}"
     return Verdict(name, False, message, shape, shape, 1.0, None, count, against)
 
@@ -147,7 +147,7 @@ def _compare_close(
         f"(relative {_number(max_rel)}; allowed rtol {tolerance.rtol:g}, atol {tolerance.atol:g})"
     )
     if not hidden:
-        first = tuple(np.argwhere(differ)[0]) if actual.ndim else ()
+        first = tuple(int(i) for i in np.argwhere(differ)[0]) if actual.ndim else ()
         at = f" at {list(first)}" if first else ""
         message += f"; you have {_number(float(actual[first]))}{at}, expected {_number(float(expected[first]))}"
     return Verdict(name, False, message, shape, shape, max_abs, max_rel, count, against)

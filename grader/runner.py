@@ -356,12 +356,18 @@ def main():
         signal.setitimer(signal.ITIMER_REAL, 0)
     _emit(channel, {"event": "loaded", **notes})
 
+    timed_out = set()
     for index, call in enumerate(plan["calls"]):
         fn = namespace.get(call["function"])
         if not callable(fn):
             outcome = {"status": "missing", "message": "%s is not defined" % call["function"]}
+        elif call["function"] in timed_out:
+            # An endless loop usually loops on every case: do not spend the time budget again.
+            outcome = {"status": "timeout", "message": "was not run again after an earlier case took too long"}
         else:
             outcome = _call(fn, call, arrays, plan["output_limit"], plan["call_seconds"])
+            if outcome["status"] == "timeout":
+                timed_out.add(call["function"])
         _emit(channel, {"event": "call", "index": index, **outcome})
 
     text, total = capture.text()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the grader and its tests need on a fresh Debian/Ubuntu machine:
+# system packages (Docker, debootstrap for the offline image base, Chromium for
+# the batch summary screenshot test, Redis for the scale-out tests) and the Python
+# package with its dev extras. Idempotent and quick when everything is there.
+set -euo pipefail
+
+PYTHON="${PYTHON:-python3}"
+APT_PACKAGES=(docker.io debootstrap chromium redis-server)
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "please install: ${missing[*]} (needs root)" >&2
+        exit 1
+    fi
+    echo "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+"$PYTHON" -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "as the 'root' user" || true
+"$PYTHON" -c "import grader, pytest_jsonreport, docker" || { echo "the Python package did not install" >&2; exit 1; }

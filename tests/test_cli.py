@@ -1,0 +1,53 @@
+"""The `grade` command: report written, summary or JSON printed, exit codes."""
+
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from grader.cli import main
+from tests.conftest import CORRECT, ROOT
+
+CORRECT_FILE = str(CORRECT / "template_with_seed.py")
+
+
+def test_grade_writes_the_report_and_prints_a_summary(tmp_path):
+    report = tmp_path / "r.json"
+    result = CliRunner().invoke(main, [CORRECT_FILE, "--unsafe-no-sandbox", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "80 / 80" in result.output and "compute_cost_with_regularization" in result.output
+    assert json.loads(report.read_text())["score"] == 80
+
+
+def test_json_flag_prints_the_report(tmp_path):
+    result = CliRunner().invoke(main, [CORRECT_FILE, "--unsafe-no-sandbox", "--json", "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["status"] == "graded"
+
+
+def test_a_zero_score_still_exits_zero(tmp_path):
+    empty = tmp_path / "empty.py"
+    empty.write_text("")
+    result = CliRunner().invoke(main, [str(empty), "--unsafe-no-sandbox", "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0
+    assert "rejected" in result.output
+
+
+def test_unsafe_mode_warns_loudly(tmp_path):
+    result = CliRunner().invoke(main, [CORRECT_FILE, "--unsafe-no-sandbox", "--report", str(tmp_path / "r.json")])
+    assert "NOT a sandbox" in result.stderr or "WARNING" in result.stderr
+
+
+def test_missing_file_is_a_usage_error():
+    result = CliRunner().invoke(main, ["no-such-file.py"])
+    assert result.exit_code == 2
+
+
+def test_python_dash_m_grader_runs_the_command(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "grader", CORRECT_FILE, "--unsafe-no-sandbox", "--report", str(tmp_path / "r.json")],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "80 / 80" in completed.stdout

@@ -1,0 +1,71 @@
+"""One output against its expectation: verdicts and the messages a student reads."""
+
+import math
+
+import numpy as np
+
+from grader.assignment import Tolerance
+from grader.compare import compare
+
+TOL = Tolerance(rtol=1e-5, atol=1e-8)
+
+
+def test_equal_arrays_pass():
+    verdict = compare("dW1", np.ones((2, 3)), np.ones((2, 3)), TOL)
+    assert verdict.passed and verdict.message == "dW1 is correct"
+
+
+def test_shape_mismatch_names_both_shapes_and_spots_a_transpose():
+    verdict = compare("dW2", np.zeros((2, 3)), np.zeros((3, 2)), TOL)
+    assert not verdict.passed
+    assert verdict.message == "dW2 has shape (2, 3); expected (3, 2) (is it transposed?)"
+
+
+def test_scalar_outputs_accept_any_single_entry_array():
+    assert compare("cost", np.array([[1.5]]), np.array(1.5), TOL, scalar=True).passed
+    assert not compare("cost", np.array([[1.5]]), np.array(1.5), TOL).passed
+
+
+def test_differences_within_tolerance_pass_and_beyond_fail():
+    expected = np.array([1.0, 2.0])
+    assert compare("A3", expected * (1 + 1e-7), expected, TOL).passed
+    assert not compare("A3", expected * (1 + 1e-3), expected, TOL).passed
+
+
+def test_hidden_message_lists_entries_and_rounded_errors_without_expected_values():
+    expected = np.array([[0.123456, 0.5], [0.25, 0.75]])
+    actual = expected.copy()
+    actual[0, 0] = 0.2
+    verdict = compare("dW1", actual, expected, TOL, hidden=True)
+    assert "1 of 4 entries differ, at [0, 0]" in verdict.message
+    assert "0.123456" not in verdict.message and "expected" not in verdict.message
+    assert verdict.max_abs_error == 0.08
+
+
+def test_visible_message_shows_the_first_differing_value():
+    verdict = compare("dW1", np.array([1.0, 3.0]), np.array([1.0, 2.0]), TOL, hidden=False)
+    assert "you have 3 at [1], expected 2" in verdict.message
+
+
+def test_nan_is_named_and_never_passes():
+    verdict = compare("cost", np.array(math.nan), np.array(1.0), TOL)
+    assert not verdict.passed and "NaN" in verdict.message
+
+
+def test_masks_must_match_exactly_and_hold_only_zeros_and_ones():
+    expected = np.array([[True, False], [True, True]])
+    assert compare("D1", expected.astype(np.int64), expected, TOL, exact=True).passed
+    inverted = compare("D1", ~expected, expected, TOL, exact=True)
+    assert not inverted.passed and "4 of 4 mask entries differ" in inverted.message
+    scaled = compare("D1", expected / 0.5, expected, TOL, exact=True)
+    assert "only 0/1" in scaled.message
+
+
+def test_derived_expectations_say_what_they_follow_from():
+    verdict = compare("A1", np.ones(2), np.zeros(2), TOL, against="D1")
+    assert verdict.message.startswith("A1 (checked against your own D1)")
+
+
+def test_error_text_from_the_sandbox_is_shown_with_the_output_name():
+    verdict = compare("dW3", "is missing from what the function returned (KeyError)", np.zeros(2), TOL)
+    assert verdict.message == "dW3 is missing from what the function returned (KeyError)"

@@ -1,0 +1,64 @@
+"""The case file, the reference and the committed generated outputs agree, and the cases vary."""
+
+import json
+
+from grader.assignment import load_assignment
+from grader.testcases import generate, render
+
+
+def test_generated_outputs_match_case_file_and_reference(assignment):
+    committed = assignment.generated_path.read_text()
+    assert render(generate(assignment)) == committed, "run `make testcases` and commit the result"
+
+
+def test_engine_refuses_stale_generated_outputs(tmp_path, assignment):
+    case_file = tmp_path / "testcases" / "regularization.toml"
+    case_file.parent.mkdir()
+    case_file.write_text(assignment.case_file.read_text().replace("lambd = 0.7", "lambd = 0.75", 1))
+    (tmp_path / "reference").symlink_to(assignment.case_file.parent.parent / "reference")
+    (case_file.parent / "generated").mkdir()
+    (case_file.parent / "generated" / "regularization.json").write_text(assignment.generated_path.read_text())
+    stale = load_assignment(case_file)
+    try:
+        stale.data
+    except Exception as exc:
+        assert "make testcases" in str(exc)
+    else:
+        raise AssertionError("stale generated outputs were accepted")
+
+
+def test_every_function_has_one_visible_public_case(assignment):
+    for function in assignment.functions:
+        cases = assignment.cases_of(function)
+        assert [case.visibility for case in cases].count("visible") == 1
+        assert len(cases) >= 5
+
+
+def test_hidden_cases_vary_shapes_lambda_and_keep_prob(assignment):
+    params = [case.params for case in assignment.cases if case.hidden]
+    assert any(p["sizes"]["m"] == 1 for p in params)
+    assert any(p["sizes"]["n1"] != p["sizes"]["n2"] for p in params)
+    assert {0.0} <= {p["lambd"] for p in params if "lambd" in p}
+    assert max(p["lambd"] for p in params if "lambd" in p) >= 10
+    assert {1.0, 0.5} <= {p["keep_prob"] for p in params if "keep_prob" in p}
+    assert len({p["seed"] for p in params}) == len(params)
+
+
+def test_inputs_are_drawn_with_the_declared_shapes(assignment):
+    for case in assignment.cases:
+        n0, m = case.params["sizes"]["n0"], case.params["sizes"]["m"]
+        inputs = assignment.data[case.id].inputs
+        if "X" in inputs:
+            assert inputs["X"].shape == (n0, m)
+        if "Y" in inputs:
+            assert inputs["Y"].shape == (1, m)
+
+
+def test_public_cost_case_expects_the_course_value(assignment):
+    expected = assignment.data["cost-public"].expected["default"]["cost"]
+    assert float(expected) == 1.7864859451590758
+
+
+def test_generated_file_is_plain_json(assignment):
+    document = json.loads(assignment.generated_path.read_text())
+    assert set(document) == {"format", "source_digest", "cases"}
