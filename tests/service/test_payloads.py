@@ -1,0 +1,48 @@
+"""What a finished job sends: the callback event and the AGS score."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from grader.service.payloads import callback_body, plan_deliveries
+from grader.service.store import ClaimedJob, Result
+
+WHEN = dt.datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=dt.timezone.utc)
+RESULT = Result(status="graded", score=7.0, max_score=10.0, report={"status": "graded", "score": 7.0})
+
+
+def _job(callback_url="http://127.0.0.1:9/cb", lti=None):
+    return ClaimedJob(
+        id="job_1", lease_token="t", attempts=1, client="lms", assignment="reg", student_id="s1",
+        filename="f.py", content=b"", content_sha256="abc", callback_url=callback_url, lti=lti,
+    )
+
+
+def test_callback_is_a_grading_completed_event():
+    event = json.loads(callback_body(_job(), RESULT, WHEN))
+    assert event == {
+        "type": "grading.completed",
+        "timestamp": "2025-03-01T12:00:00.123Z",
+        "data": {
+            "job_id": "job_1", "assignment": "reg", "student_id": "s1", "filename": "f.py",
+            "submission_sha256": "abc", "status": "graded", "score": 7.0, "max_score": 10.0,
+            "report": {"status": "graded", "score": 7.0},
+        },
+    }
+
+
+def test_callback_body_is_byte_stable():
+    assert callback_body(_job(), RESULT, WHEN) == callback_body(_job(), RESULT, WHEN)
+
+
+def test_no_targets_no_deliveries():
+    assert plan_deliveries(_job(callback_url=None), RESULT, WHEN) == []
+
+
+def test_lti_submissions_get_a_score_delivery():
+    lti = {"lineitem_url": "http://127.0.0.1:9/li/3?x=1", "user_id": "u9"}
+    callback, score = plan_deliveries(_job(lti=lti), RESULT, WHEN)
+    assert (callback.kind, score.kind) == ("callback", "lti")
+    assert score.url == "http://127.0.0.1:9/li/3/scores?x=1"
+    assert json.loads(score.payload)["userId"] == "u9"

@@ -1,0 +1,76 @@
+"""The grading pool with an injected grading function: results, engine failures, crash loops."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from grader.service.metrics import Metrics
+from grader.service.store import NewSubmission, Store
+from grader.service.workers import WorkerPool
+from tests.service.stand_in_grading import grade as stand_in_grade
+
+
+def _submission(n=1):
+    return NewSubmission(
+        client="lms", webhook_id=f"msg_{n}", request_sha256="aa", assignment="a", student_id="s",
+        filename="f.py", content=b"x = 1\ny = 2\n", content_sha256="cc", callback_url="http://127.0.0.1:9/cb",
+        lti=None,
+    )
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = Store(tmp_path / "db.sqlite")
+    yield opened
+    opened.close()
+
+
+def _run_pool(store, grade_fn, *, max_attempts=3, until):
+    pool = WorkerPool(
+        store, grade_fn, workers=2, backend="process", timeout=None, lease_seconds=30, max_attempts=max_attempts,
+        poll_seconds=0.01, metrics=Metrics(), on_complete=lambda: None,
+        # Time runs fast so engine-error retries (2^attempts s) come at once.
+        clock=lambda: time.time() + 1000 * time.monotonic(),
+    )
+    pool.start()
+    deadline = time.monotonic() + 10
+    try:
+        while not until():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        pool.stop(5)
+
+
+def test_graded_jobs_get_their_result_and_callback(store):
+    job_id, _ = store.accept(_submission(), 0)
+    _run_pool(store, stand_in_grade, until=lambda: store.counts()["jobs"] == {"done": 1})
+    status = store.job_status(job_id)
+    assert (status["result"]["status"], status["result"]["score"]) == ("graded", 2.0)
+    assert [d["kind"] for d in status["deliveries"]] == ["callback"]
+
+
+def test_engine_errors_are_retried_then_reported_as_internal_error(store):
+    calls = []
+
+    def broken(submission, *, backend, timeout):
+        calls.append(submission.name)
+        raise RuntimeError("no sandbox")
+
+    job_id, _ = store.accept(_submission(), 0)
+    _run_pool(store, broken, until=lambda: store.counts()["jobs"] == {"done": 1})
+    assert len(calls) == 3
+    result = store.job_status(job_id)["result"]
+    assert result["status"] == "internal_error"
+    assert "person will look" in result["report"]["message"]
+
+
+def test_a_job_that_keeps_killing_the_process_is_given_up(store):
+    job_id, _ = store.accept(_submission(), 0)
+    for _ in range(3):
+        store.claim_job(0, 30)
+        store.recover(0)
+    _run_pool(store, stand_in_grade, max_attempts=3, until=lambda: store.counts()["jobs"] == {"done": 1})
+    assert store.job_status(job_id)["result"]["status"] == "internal_error"
