@@ -1,0 +1,66 @@
+"""The service with the real grading engine: process backend and the Docker sandbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.service.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+CORRECT = REPO / "submissions" / "correct" / "template_with_seed.py"
+
+
+def _post(service, lms, path: Path, **extra):
+    payload = {
+        "assignment": "regularization",
+        "student_id": "student-real",
+        "filename": path.name,
+        "source": path.read_text(),
+        "callback_url": f"{lms.url}/callback",
+        "lti": {"lineitem_url": f"{lms.url}/lineitems/real", "user_id": "lti-real"},
+    } | extra
+    response = service.submit(payload)
+    assert response.status_code == 202, response.text
+    return response.json()["job_id"]
+
+
+def _all_delivered(status):
+    return status["state"] == "done" and len(status["deliveries"]) == 2 and all(
+        d["state"] == "delivered" for d in status["deliveries"]
+    )
+
+
+def _check_round_trip(service, lms, job_id, backend):
+    status = service.wait_for(job_id, _all_delivered, seconds=180)
+    assert status["report"]["backend"] == backend
+    assert status["status"] == "graded", json.dumps(status["report"])[:2000]
+    assert status["score"] == status["max_score"] > 0
+    assert status["report"]["submission"]["sha256"] == status["submission_sha256"]
+    [event] = lms.callbacks.values()
+    assert event["data"]["report"] == status["report"]
+    [score] = lms.scores["/lineitems/real/scores"]
+    assert (score["scoreGiven"], score["gradingProgress"]) == (status["score"], "FullyGraded")
+
+
+def test_real_engine_process_backend(start_service, lms):
+    service = start_service(grade_function="grader.engine:grade", grade_backend="process")
+    _check_round_trip(service, lms, _post(service, lms, CORRECT), "process")
+
+
+def test_real_engine_reports_a_broken_submission(start_service, lms):
+    service = start_service(grade_function="grader.engine:grade", grade_backend="process")
+    job_id = _post(service, lms, CORRECT, source="def broken(:\n")
+    status = service.wait_for(job_id, _all_delivered, seconds=180)
+    assert status["status"] != "graded"
+    [score] = lms.scores["/lineitems/real/scores"]
+    assert score["gradingProgress"] == "Failed"
+
+
+@pytest.mark.docker
+def test_real_engine_docker_backend(start_service, lms):
+    service = start_service(grade_function="grader.engine:grade", grade_backend="docker")
+    _check_round_trip(service, lms, _post(service, lms, CORRECT), "docker")
