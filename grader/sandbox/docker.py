@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import math
 import os
 import select
 import signal
@@ -86,13 +87,20 @@ def _process_start(pid: int) -> str | None:
     return stat.rpartition(")")[2].split()[19]
 
 
-OWNER = f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid())}"
-"""This process's owner label value: host, pid and pid start time."""
+_OWNERS: dict[int, str] = {}
 
 
-def _owner_gone(owner: str) -> bool:
+def owner() -> str:
+    """This process's owner label value: host, pid and pid start time (recomputed in a forked child)."""
+    pid = os.getpid()
+    if pid not in _OWNERS:
+        _OWNERS[pid] = f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
+    return _OWNERS[pid]
+
+
+def _owner_gone(label: str) -> bool:
     """Whether the grader process named by an owner label is certainly dead."""
-    host, _, rest = owner.partition(":")
+    host, _, rest = label.partition(":")
     pid, _, started = rest.partition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
@@ -114,24 +122,46 @@ def connect() -> docker.APIClient:
 def reap_stale(client: docker.APIClient) -> int:
     """Remove sandbox containers whose grader died (crash, kill -9) or that are very old; return how many."""
     now = time.time()
+    this_process = owner()
     reaped = 0
     for container in client.containers(all=True, filters={"label": LABEL}):
-        owner = (container.get("Labels") or {}).get(OWNER_LABEL, "")
-        if owner == OWNER:
+        label = (container.get("Labels") or {}).get(OWNER_LABEL, "")
+        if label == this_process:
             continue
-        if _owner_gone(owner) or now - container.get("Created", now) > STALE_AFTER_SECONDS:
+        if _owner_gone(label) or now - container.get("Created", now) > STALE_AFTER_SECONDS:
             _remove(client, container["Id"])
             reaped += 1
     return reaped
 
 
-class _LiveContainers:
-    """Containers this process started and has not removed yet, removed at exit whatever happens."""
+class _ProcessState:
+    """What a grader process shares between its backends: one client, its live containers, the exit hooks."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._client: docker.APIClient | None = None
+        self._client_pid = 0
+        self._started_pid = 0
         self._live: dict[str, docker.APIClient] = {}
-        self._installed = False
+
+    def client(self) -> docker.APIClient:
+        """The process's client, made on first use (and again in a forked child: sockets are not shared)."""
+        with self._lock:
+            if self._client is None or self._client_pid != os.getpid():
+                self._client, self._client_pid = connect(), os.getpid()
+            return self._client
+
+    def start(self, client: docker.APIClient) -> None:
+        """Once per process: hook removal of live containers into exit and SIGTERM, reap dead graders' ones."""
+        with self._lock:
+            if self._started_pid == os.getpid():
+                return
+            self._started_pid = os.getpid()
+            self._live = {}
+        atexit.register(self.remove_all)
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _exit_on_signal)
+        reap_stale(client)
 
     def add(self, client: docker.APIClient, container_id: str) -> None:
         with self._lock:
@@ -141,17 +171,8 @@ class _LiveContainers:
         with self._lock:
             self._live.pop(container_id, None)
 
-    def install(self) -> None:
-        """Register the exit hook once; make SIGTERM unwind (finally blocks, atexit) if nobody handles it."""
-        with self._lock:
-            if self._installed:
-                return
-            self._installed = True
-        atexit.register(self.remove_all)
-        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, _exit_on_signal)
-
     def remove_all(self) -> None:
+        """Remove every container still running (the exit hook); a failure is left to the next reaper."""
         with self._lock:
             live = list(self._live.items())
         for container_id, client in live:
@@ -164,7 +185,7 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-_LIVE = _LiveContainers()
+_PROCESS = _ProcessState()
 
 
 def _remove(client: docker.APIClient, container_id: str) -> bool:
@@ -232,31 +253,32 @@ def _exchange(sock: socket.socket, bundle: bytes, deadline: float, stdout_cap: i
     demux = _Demux(stdout_cap)
     streams = demux.streams
     to_send = memoryview(bundle)
-    sending = True
-    if not to_send:
-        sock.shutdown(socket.SHUT_WR)
-        sending = False
     sock.setblocking(False)
+    # poll, not select: a busy grading service can hold socket fds above select's 1024.
+    poller = select.poll()
+    poller.register(sock, select.POLLIN | select.POLLOUT)
+    if not to_send:
+        _shutdown_write(sock)
+        poller.modify(sock, select.POLLIN)
     while not streams.stdout_truncated:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             streams.timed_out = True
             break
-        readable, writable, _ = select.select([sock], [sock] if sending else [], [], remaining)
-        if writable:
+        ready = poller.poll(math.ceil(remaining * 1000))
+        events = ready[0][1] if ready else 0
+        if events & select.POLLOUT and to_send:
             try:
-                sent = sock.send(to_send[:_CHUNK])
+                to_send = to_send[sock.send(to_send[:_CHUNK]) :]
             except (BlockingIOError, InterruptedError):
-                sent = 0
+                pass
             except OSError:
                 # The runner closed stdin (or died): stop feeding, keep reading what it said.
                 to_send = to_send[:0]
-                sent = 0
-            to_send = to_send[sent:]
             if not to_send:
                 _shutdown_write(sock)
-                sending = False
-        if readable:
+                poller.modify(sock, select.POLLIN)
+        if events & (select.POLLIN | select.POLLHUP | select.POLLERR):
             try:
                 data = sock.recv(_CHUNK)
             except (BlockingIOError, InterruptedError):
@@ -295,12 +317,12 @@ class DockerBackend:
         command: Sequence[str] = RUNNER_COMMAND,
         client: docker.APIClient | None = None,
     ) -> None:
-        """Check the daemon and image once, reap containers of dead graders.
+        """Check the image; on the first backend of the process also reap containers of dead graders.
 
         `command` replaces the baked-in runner; it exists for the sandbox contract tests,
         which send probe scripts in the bundle. Grading always uses the default.
         """
-        self._client = client or connect()
+        self._client = client or _PROCESS.client()
         self.image = image or image_tag()
         self._command = list(command)
         try:
@@ -311,8 +333,7 @@ class DockerBackend:
             ) from None
         except _SOCKET_ERRORS as exc:
             raise DaemonUnreachable(f"the Docker daemon does not answer ({exc})") from exc
-        _LIVE.install()
-        reap_stale(self._client)
+        _PROCESS.start(self._client)
 
     def run(self, bundle: bytes, limits: Limits) -> RawRun:
         """Run the command on `bundle` in a fresh container; never raises for what the code inside does."""
@@ -322,14 +343,14 @@ class DockerBackend:
             raise ImageMissing(f"the sandbox image {self.image} is gone; run `make image`") from None
         except _SOCKET_ERRORS as exc:
             raise SandboxUnavailable(f"Docker could not create the sandbox container: {exc}") from exc
-        _LIVE.add(self._client, container_id)
+        _PROCESS.add(self._client, container_id)
         try:
             return self._drive(container_id, bundle, limits)
         except _SOCKET_ERRORS as exc:
             raise SandboxUnavailable(f"Docker failed during a sandbox run: {exc}") from exc
         finally:
             if _remove(self._client, container_id):
-                _LIVE.discard(container_id)
+                _PROCESS.discard(container_id)
 
     def _container_config(self, limits: Limits) -> dict[str, object]:
         """Keyword arguments for APIClient.create_container: every limit and lock of the sandbox."""
@@ -363,7 +384,7 @@ class DockerBackend:
             "working_dir": "/tmp",
             "hostname": "sandbox",
             "environment": ENVIRONMENT,
-            "labels": {LABEL: "1", OWNER_LABEL: OWNER},
+            "labels": {LABEL: "1", OWNER_LABEL: owner()},
             "stdin_open": True,
             "tty": False,
             "host_config": host_config,
