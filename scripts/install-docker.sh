@@ -9,6 +9,15 @@ WAIT_SECONDS="${DOCKERD_WAIT_SECONDS:-60}"
 
 _answers() { docker version >/dev/null 2>&1; }
 
+# Reads /proc directly: minimal machines may lack procps (pgrep).
+_dockerd_running() {
+    local comm
+    for comm in /proc/[0-9]*/comm; do
+        [ "$(cat "$comm" 2>/dev/null)" = dockerd ] && return 0
+    done
+    return 1
+}
+
 if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
     echo "installing docker.io"
     apt-get update -qq
@@ -20,7 +29,7 @@ if _answers; then
     exit 0
 fi
 
-if pgrep -x dockerd >/dev/null; then
+if _dockerd_running; then
     echo "dockerd is running but not answering yet; waiting"
 else
     echo "starting dockerd (log: $LOG)"
