@@ -99,18 +99,23 @@ class TokenSource:
         self._clock = clock
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
         self._lock = threading.Lock()
+        self._fetch_locks: dict[tuple[str, str], threading.Lock] = {}
 
     def token(self, platform: Platform) -> str:
         """A valid bearer token for `platform`, from the cache when it still has one."""
         key = (platform.token_url, platform.client_id)
         with self._lock:
-            cached = self._tokens.get(key)
+            fetch_lock = self._fetch_locks.setdefault(key, threading.Lock())
+        # Senders that find no token wait for the one fetching it rather than each asking the platform.
+        with fetch_lock:
+            with self._lock:
+                cached = self._tokens.get(key)
             if cached is not None and cached[1] > self._clock():
                 return cached[0]
-        token, expires_at = self._fetch(platform)
-        with self._lock:
-            self._tokens[key] = (token, expires_at)
-        return token
+            token, expires_at = self._fetch(platform)
+            with self._lock:
+                self._tokens[key] = (token, expires_at)
+            return token
 
     def forget(self, platform: Platform) -> None:
         """Drop a cached token the platform refused, so the next call fetches a new one."""

@@ -157,6 +157,9 @@ class Store:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        # One writer at a time inside the process: waiting on a Python lock wakes at once, whereas
+        # SQLite's busy handler sleeps in growing steps and made the 202 latency spiky.
+        self._write_lock = threading.Lock()
         # executescript commits on its own, so the schema is created outside _write.
         self._conn().executescript(_SCHEMA)
 
@@ -215,12 +218,15 @@ class Store:
 
     def claim_job(self, now: float, lease_seconds: float) -> ClaimedJob | None:
         """Take the oldest runnable job (queued, or running with an expired lease) under a new lease."""
+        runnable = (
+            "SELECT id FROM jobs WHERE (state = 'queued' AND not_before <= ?)"
+            " OR (state = 'running' AND lease_expires_at <= ?) ORDER BY created_at LIMIT 1"
+        )
+        # Idle workers poll; a plain read first keeps them from taking the write lock for nothing.
+        if not self._conn().execute(runnable, (now, now)).fetchall():
+            return None
         with self._write() as conn:
-            row = conn.execute(
-                "SELECT id FROM jobs WHERE (state = 'queued' AND not_before <= ?)"
-                " OR (state = 'running' AND lease_expires_at <= ?) ORDER BY created_at LIMIT 1",
-                (now, now),
-            ).fetchone()
+            row = conn.execute(runnable, (now, now)).fetchone()
             if row is None:
                 return None
             token = uuid.uuid4().hex
@@ -294,13 +300,15 @@ class Store:
 
     def claim_delivery(self, now: float, lease_seconds: float) -> Delivery | None:
         """Take the most overdue pending delivery for one attempt."""
+        due = (
+            "SELECT id, job_id, client, kind, url, payload, attempts FROM deliveries"
+            " WHERE state = 'pending' AND next_attempt_at <= ? AND (leased_until IS NULL OR leased_until <= ?)"
+            " ORDER BY next_attempt_at LIMIT 1"
+        )
+        if not self._conn().execute(due, (now, now)).fetchall():
+            return None
         with self._write() as conn:
-            row = conn.execute(
-                "SELECT id, job_id, client, kind, url, payload, attempts FROM deliveries"
-                " WHERE state = 'pending' AND next_attempt_at <= ? AND (leased_until IS NULL OR leased_until <= ?)"
-                " ORDER BY next_attempt_at LIMIT 1",
-                (now, now),
-            ).fetchone()
+            row = conn.execute(due, (now, now)).fetchone()
             if row is None:
                 return None
             conn.execute("UPDATE deliveries SET leased_until = ? WHERE id = ?", (now + lease_seconds, row["id"]))
@@ -391,10 +399,11 @@ class Store:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; IMMEDIATE takes the write lock up front so reads inside are consistent."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")

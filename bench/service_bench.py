@@ -1,0 +1,211 @@
+"""Benchmark of the webhook service: 202 latency (p50/p99) and end-to-end jobs per minute.
+
+Starts the service on 127.0.0.1 with a throw-away database and a local callback receiver, posts a
+bounded number of signed submissions from a few concurrent senders, waits (bounded) for every
+callback, prints a short table and stops everything it started.
+
+    python bench/service_bench.py                       # real engine, Docker sandbox
+    python bench/service_bench.py --backend process     # real engine, local process sandbox
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import concurrent.futures
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+SUBMISSION = REPO / "submissions" / "correct" / "template_with_seed.py"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=40, help="how many submissions to post (default 40)")
+    parser.add_argument("--concurrency", type=int, default=8, help="concurrent senders (default 8)")
+    parser.add_argument("--workers", type=int, default=2, help="grading workers of the service (default 2)")
+    parser.add_argument("--backend", default="docker", help="sandbox backend: docker or process (default docker)")
+    parser.add_argument("--grade-function", default="grader.engine:grade", help="module:function that grades")
+    parser.add_argument("--timeout", type=float, default=600, help="give up after this many seconds (default 600)")
+    args = parser.parse_args()
+
+    receiver = _Receiver()
+    with tempfile.TemporaryDirectory(prefix="service-bench-") as tmp:
+        client_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+        service = _start_service(Path(tmp), args, client_secret)
+        try:
+            latencies, started = _post_all(service.url, args, client_secret, receiver.url)
+            finished = receiver.wait_for(args.submissions, started + args.timeout)
+        finally:
+            service.stop()
+            receiver.stop()
+    if finished is None:
+        print(f"only {receiver.count} of {args.submissions} callbacks arrived within {args.timeout:g} s")
+        return 1
+    _print_table(args, latencies, finished - started)
+    return 0
+
+
+class _Service:
+    def __init__(self, process: subprocess.Popen[bytes], url: str) -> None:
+        self.process = process
+        self.url = url
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+
+def _start_service(tmp: Path, args: argparse.Namespace, client_secret: str) -> _Service:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "GRADER_HOST": "127.0.0.1",
+        "GRADER_PORT": str(port),
+        "GRADER_DATABASE": str(tmp / "bench.db"),
+        "GRADER_LOG_LEVEL": "warning",
+        "GRADER_CLIENTS": json.dumps({"bench": {"secret": client_secret}}),
+        "GRADER_CALLBACK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "GRADER_GRADE_FUNCTION": args.grade_function,
+        "GRADER_GRADE_BACKEND": args.backend,
+        "GRADER_WORKERS": str(args.workers),
+        "GRADER_RATE_LIMIT_BURST": str(args.submissions),
+        "GRADER_RATE_LIMIT_PER_MINUTE": "1000000",
+        "GRADER_POLL_INTERVAL_SECONDS": "0.05",
+    }
+    process = subprocess.Popen([sys.executable, "-m", "grader.service"], cwd=REPO, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the service exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return _Service(process, url)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    _Service(process, url).stop()
+    raise SystemExit("the service did not start within 30 s")
+
+
+def _post_all(
+    url: str, args: argparse.Namespace, secret: str, callback_url: str
+) -> tuple[list[float], float]:
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    source = SUBMISSION.read_text()
+    http = httpx.Client(timeout=30)
+
+    def post(n: int) -> float:
+        body = json.dumps({
+            "assignment": "regularization", "student_id": f"bench-{n}", "filename": SUBMISSION.name,
+            "source": source, "callback_url": callback_url,
+        }).encode()
+        msg_id, timestamp = f"msg_{uuid.uuid4().hex}", int(time.time())
+        signature = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+        headers = {
+            "content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+            "webhook-signature": "v1," + base64.b64encode(signature).decode(),
+        }
+        sent = time.perf_counter()
+        response = http.post(f"{url}/v1/submissions", content=body, headers=headers)
+        elapsed = time.perf_counter() - sent
+        if response.status_code != 202:
+            raise SystemExit(f"submission {n} answered {response.status_code}: {response.text}")
+        return elapsed
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(args.concurrency) as pool:
+        latencies = list(pool.map(post, range(args.submissions)))
+    http.close()
+    return latencies, started
+
+
+class _Receiver:
+    """Counts callbacks on 127.0.0.1 and notes when the last one arrived."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last = 0.0
+        self._seen: set[str] = set()
+        self._changed = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                with receiver._changed:
+                    if self.headers["webhook-id"] not in receiver._seen:
+                        receiver._seen.add(self.headers["webhook-id"])
+                        receiver.count += 1
+                        receiver.last = time.monotonic()
+                    receiver._changed.notify_all()
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/callback"
+
+    def wait_for(self, count: int, deadline: float) -> float | None:
+        with self._changed:
+            while self.count < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._changed.wait(remaining)
+            return self.last
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _print_table(args: argparse.Namespace, latencies: list[float], seconds: float) -> None:
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    rows = [
+        ("submissions", f"{args.submissions} ({args.concurrency} senders, {args.workers} workers)"),
+        ("grading", f"{args.grade_function} on {args.backend}"),
+        ("202 latency p50", f"{cuts[49] * 1000:.1f} ms"),
+        ("202 latency p99", f"{cuts[98] * 1000:.1f} ms"),
+        ("end to end", f"{seconds:.1f} s for all callbacks"),
+        ("throughput", f"{args.submissions / seconds * 60:.1f} jobs/min"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    print("service benchmark")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
