@@ -10,7 +10,6 @@ the grader, which validates every frame.
 
 import ast
 import base64
-import copy
 import io
 import json
 import os
@@ -29,6 +28,11 @@ import numpy as np
 
 FRAME_PREFIX = b"\x1egrader-frame "
 _NUMERIC_KINDS = "biuf"
+# The host refuses frames beyond these (grader/wire.py); staying inside them keeps every frame usable.
+_MAX_TEXT = 1000
+_MAX_DIMS = 8
+_MAX_DIM = 10**7
+_MAX_NOTES = 100
 
 
 class CallTimeout(BaseException):
@@ -69,8 +73,11 @@ class _Capture:
                 self.head += chunk[:room]
 
     def text(self):
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:  # the student may have replaced or closed sys.stdout
+                pass
         time.sleep(0.01)  # let the drain thread catch up with what was just flushed
         return self.head.decode("utf-8", "replace"), self.total
 
@@ -139,11 +146,35 @@ def _is_definition(node):
     return False
 
 
+def _text(value, limit=_MAX_TEXT):
+    """Student-controlled text made safe for a frame: a real str, valid UTF-8, at most `limit` characters."""
+    text = value if type(value) is str else "?"
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _type_name(value):
+    return _text(type(value).__name__, 100)
+
+
 def _describe_exception(exc, label="line"):
     """A short, student-facing description of an exception raised by their code."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<submission>"]
-    where = " (%s %d)" % (label, frames[-1].lineno) if frames else ""
-    return "%s: %s%s" % (type(exc).__name__, str(exc)[:500], where)
+    try:
+        # str() runs the student's __str__, which may raise, loop or return a non-str.
+        detail = _text(str(exc), 500)
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<submission>"]
+        where = " (%s %d)" % (label, frames[-1].lineno) if frames else ""
+    except BaseException:
+        detail, where = "(its message could not be read)", ""
+    return "%s: %s%s" % (_type_name(exc), detail, where)
+
+
+def _capped(notes):
+    """At most `_MAX_NOTES` entries, so one frame can always carry them."""
+    if len(notes) <= _MAX_NOTES:
+        return notes
+    return notes[: _MAX_NOTES - 1] + ["and %d more" % (len(notes) - _MAX_NOTES + 1)]
 
 
 def load_submission(source, kind, namespace):
@@ -170,7 +201,7 @@ def load_submission(source, kind, namespace):
             raise
         except BaseException as exc:  # the student's top level may raise anything, SystemExit included
             notes["errors"].append(_describe_exception(exc, label))
-    return notes
+    return {key: _capped(value) for key, value in notes.items()}
 
 
 # ---------------------------------------------------------------- helper and stub modules
@@ -239,41 +270,86 @@ def _build_arg(spec, arrays):
     return spec["value"]
 
 
-def _same(before, after):
-    """Whether an argument still holds what it held before the call."""
-    if isinstance(before, np.ndarray):
-        return (
-            isinstance(after, np.ndarray)
-            and before.shape == after.shape
-            and np.array_equal(before, after, equal_nan=True)
-        )
-    if isinstance(before, tuple):
-        return isinstance(after, tuple) and len(before) == len(after) and all(map(_same, before, after))
-    if isinstance(before, dict):
-        return (
-            isinstance(after, dict)
-            and set(before) == set(after)
-            and all(_same(before[key], after[key]) for key in before)
-        )
-    return type(before) is type(after) and before == after
+def _snapshot(value):
+    """An immutable picture of an argument (bytes, not arrays): the call cannot edit the 'before' side."""
+    if type(value) is np.ndarray:
+        return ("array", value.shape, value.dtype.str, value.tobytes())
+    if type(value) is tuple:
+        return ("tuple", tuple(_snapshot(item) for item in value))
+    if type(value) is dict:
+        return ("dict", tuple((key, _snapshot(item)) for key, item in value.items()))
+    return ("value", value)
 
 
-def _encode(value, max_bytes):
+def _unchanged(snapshot, value):
+    """Whether an argument still holds what its snapshot shows.
+
+    Exact types and ndarray's own methods: neither a patched numpy nor an object with a
+    lying __eq__ can make a modified argument look untouched.
+    """
+    kind, *held = snapshot
+    if kind == "array":
+        return type(value) is np.ndarray and (value.shape, value.dtype.str, value.tobytes()) == tuple(held)
+    if kind == "tuple":
+        items = held[0]
+        return type(value) is tuple and len(value) == len(items) and all(map(_unchanged, items, value))
+    if kind == "dict":
+        items = held[0]
+        return (
+            type(value) is dict
+            and len(value) == len(items)
+            and all(key in value and _unchanged(item, value[key]) for key, item in items)
+        )
+    return type(value) is type(held[0]) and value == held[0]
+
+
+class _Room:
+    """Bytes of array data still allowed in this run's frames: the host reads only so much."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.left = limit
+
+    def problem(self, shape, nbytes):
+        """Why an array of this shape and size cannot be sent, or ""."""
+        if len(shape) > _MAX_DIMS:
+            return "has %d dimensions; at most %d are accepted" % (len(shape), _MAX_DIMS)
+        if any(size > _MAX_DIM for size in shape) or nbytes > self.left:
+            return "is too large (%d bytes; all outputs together may use at most %d)" % (nbytes, self.limit)
+        return ""
+
+    def take(self, nbytes):
+        self.left -= nbytes
+
+
+_RETURNABLE = (bool, int, float, np.generic, np.ndarray, list, tuple)
+
+
+def _encode(value, room):
     """Turn one returned value into plain data: {shape, dtype, data} or {error}."""
-    if isinstance(value, (bool, int, float, np.generic, np.ndarray, list, tuple)):
-        try:
-            array = np.array(value)
-        except Exception as exc:
-            return {"error": "could not be read as an array (%s)" % type(exc).__name__}
-    else:
-        return {"error": "is a %s, not a number or array" % type(value).__name__}
+    # type(), not isinstance(): an object can claim any __class__.
+    if not issubclass(type(value), _RETURNABLE):
+        return {"error": "is a %s, not a number or array" % _type_name(value)}
+    if issubclass(type(value), np.ndarray):
+        # ndarray's own view: a subclass cannot lie about its shape, dtype or contents. Its size is
+        # checked before anything copies it: a broadcast view can claim terabytes.
+        value = np.ndarray.view(value, np.ndarray)
+        problem = room.problem(value.shape, value.size * 8)
+        if problem:
+            return {"error": problem}
+    try:
+        array = np.array(value)
+    except Exception as exc:
+        return {"error": "could not be read as an array (%s)" % _type_name(exc)}
     if array.dtype.kind not in _NUMERIC_KINDS:
-        return {"error": "is an array of %s, not of numbers" % array.dtype}
+        return {"error": "is an array of %s, not of numbers" % _text(str(array.dtype), 50)}
+    problem = room.problem(array.shape, array.size * 8)
+    if problem:
+        return {"error": problem}
+    room.take(array.size * 8)
     array = np.ascontiguousarray(array, dtype="<f8" if array.dtype.kind == "f" else None)
     if array.dtype.kind in "iu":
         array = array.astype("<i8")
-    if array.nbytes > max_bytes:
-        return {"error": "is too large (%d bytes)" % array.nbytes, "shape": list(array.shape)}
     return {
         "shape": list(array.shape),
         "dtype": array.dtype.str,
@@ -292,12 +368,33 @@ def _on_alarm(signum, frame):
     raise CallTimeout()
 
 
-def _call(fn, call, arrays, max_output_bytes, time_budget):
+def _read_outputs(returned, wanted, room, time_budget):
+    """Encode each wanted output; student objects run here too (__getitem__, __array__), so under a budget."""
+    outputs = {}
+    signal.setitimer(signal.ITIMER_REAL, time_budget)
+    try:
+        for name, path in wanted.items():
+            try:
+                outputs[name] = _encode(_extract(returned, path), room)
+            except CallTimeout:
+                raise
+            except Exception as exc:
+                outputs[name] = {"error": "is missing from what the function returned (%s)" % _type_name(exc)}
+    except CallTimeout:
+        pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    return {name: outputs.get(name, {"error": "took too long to read"}) for name in wanted}
+
+
+def _call(fn, call, arrays, room, time_budget):
     """Call one function on fresh copies of its inputs and describe the outcome."""
     args = [_build_arg(spec, arrays) for spec in call["args"]]
-    pristine = copy.deepcopy(args)
+    before = [_snapshot(arg) for arg in args]
     np.random.seed(call["seed"])
     random.seed(call["seed"])
+    # A previous call may have replaced the handler; the budget must hold for this one.
+    signal.signal(signal.SIGALRM, _on_alarm)
     started = time.perf_counter()
     signal.setitimer(signal.ITIMER_REAL, time_budget)
     try:
@@ -311,16 +408,9 @@ def _call(fn, call, arrays, max_output_bytes, time_budget):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     elapsed = time.perf_counter() - started
-    outputs = {}
-    for name, path in call["outputs"].items():
-        try:
-            outputs[name] = _encode(_extract(returned, path), max_output_bytes)
-        except CallTimeout:
-            outputs[name] = {"error": "took too long to read"}
-        except Exception as exc:
-            outputs[name] = {"error": "is missing from what the function returned (%s)" % type(exc).__name__}
+    outputs = _read_outputs(returned, call["outputs"], room, time_budget)
     names = call.get("arg_names", [])
-    mutated = [names[i] if i < len(names) else str(i) for i, (a, b) in enumerate(zip(pristine, args)) if not _same(a, b)]
+    mutated = [names[i] if i < len(names) else str(i) for i, (a, b) in enumerate(zip(before, args)) if not _unchanged(a, b)]
     return {"status": "returned", "seconds": round(elapsed, 4), "outputs": outputs, "mutated": mutated}
 
 
@@ -350,12 +440,14 @@ def main():
         notes = load_submission(source, plan["kind"], namespace)
     except CallTimeout:
         notes = {"errors": ["loading the file took longer than %.0f s" % plan["load_seconds"]], "skipped": []}
-    except (UnicodeDecodeError, ValueError) as exc:
-        notes = {"errors": ["the file could not be read: %s" % exc], "skipped": [], "unreadable": True}
+    except (UnicodeDecodeError, ValueError, TypeError, AttributeError, RecursionError) as exc:
+        # A malformed notebook, or source nested too deeply for the parser.
+        notes = {"errors": ["the file could not be read: %s" % _text(str(exc), 500)], "skipped": [], "unreadable": True}
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     _emit(channel, {"event": "loaded", **notes})
 
+    room = _Room(plan["output_limit"])
     timed_out = set()
     for index, call in enumerate(plan["calls"]):
         fn = namespace.get(call["function"])
@@ -365,7 +457,10 @@ def main():
             # An endless loop usually loops on every case: do not spend the time budget again.
             outcome = {"status": "timeout", "message": "was not run again after an earlier case took too long"}
         else:
-            outcome = _call(fn, call, arrays, plan["output_limit"], plan["call_seconds"])
+            try:
+                outcome = _call(fn, call, arrays, room, plan["call_seconds"])
+            except CallTimeout:  # the alarm fired between the call's end and disarming it
+                outcome = {"status": "timeout", "message": "took longer than %.0f s" % plan["call_seconds"]}
             if outcome["status"] == "timeout":
                 timed_out.add(call["function"])
         _emit(channel, {"event": "call", "index": index, **outcome})

@@ -166,6 +166,7 @@ class SandboxResult:
     stdout: str = ""
     stdout_bytes: int = 0
     complete: bool = False
+    """The runner finished and every call reported."""
     problems: list[str] = dataclasses.field(default_factory=list)
     """Frames that were malformed or out of place; never shown as the student's fault alone."""
 
@@ -222,6 +223,11 @@ def decode_result(stdout: bytes, *, calls: int, max_elements: int = 10**6) -> Sa
             result.complete = True
             result.stdout = frame.stdout[:MAX_TEXT * 8]
             result.stdout_bytes = frame.stdout_bytes
+    unreported = [index for index in range(calls) if index not in result.calls]
+    if result.complete and unreported:
+        # A run is complete only if every call reported: a dropped frame is never a silent pass.
+        result.complete = False
+        result.problems.append(f"no usable frame for call(s) {unreported[:10]}")
     return result
 
 
