@@ -91,7 +91,7 @@ class ServiceSettings(BaseSettings):
     )
     poll_interval_seconds: float = Field(default=0.5, description="Idle workers look for new work this often.")
 
-    delivery_max_attempts: int = Field(default=10, description="Callback/AGS attempts before a delivery is 'failed'.")
+    delivery_max_attempts: int = Field(default=15, description="Callback/AGS attempts before a delivery is 'failed'.")
     delivery_backoff_base_seconds: float = Field(default=5.0, description="First retry delay ceiling.")
     delivery_backoff_cap_seconds: float = Field(default=6 * 3600.0, description="Largest retry delay ceiling.")
     delivery_timeout_seconds: float = Field(default=15.0, description="HTTP timeout of one delivery attempt.")
