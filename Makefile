@@ -23,7 +23,7 @@ docker: setup
 	bash scripts/install-docker.sh
 
 image: docker
-	bash scripts/build-image.sh
+	PYTHON=$(PYTHON) bash scripts/build-image.sh
 
 grade: image
 	$(PYTHON) -m grader $(EXAMPLE) --report out/example.report.json
