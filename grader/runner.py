@@ -113,7 +113,7 @@ def _neutralise_ipython(cell):
 
 def _code_cells(source, kind):
     """The submission as a list of (label, code) pieces."""
-    text = source.decode("utf-8")
+    text = source.decode("utf-8-sig")  # editors on Windows save a byte-order mark
     if kind != "ipynb":
         return [("line", text)]
     notebook = json.loads(text)
@@ -187,6 +187,9 @@ def load_submission(source, kind, namespace):
             notes["errors"].append(
                 "SyntaxError: %s (%s %s)" % (exc.msg, label, exc.lineno)
             )
+            continue
+        except (RecursionError, MemoryError):
+            notes["errors"].append("the code is nested too deeply for Python to read (%s 1)" % label)
             continue
         kept = []
         for node in tree.body:
@@ -441,7 +444,7 @@ def main():
     except CallTimeout:
         notes = {"errors": ["loading the file took longer than %.0f s" % plan["load_seconds"]], "skipped": []}
     except (UnicodeDecodeError, ValueError, TypeError, AttributeError, RecursionError) as exc:
-        # A malformed notebook, or source nested too deeply for the parser.
+        # Only a malformed notebook gets here: its cells are read before any student code runs.
         notes = {"errors": ["the file could not be read: %s" % _text(str(exc), 500)], "skipped": [], "unreadable": True}
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
