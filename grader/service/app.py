@@ -240,6 +240,7 @@ def _job_status(found: dict[str, Any]) -> dict[str, Any]:
         "filename": job["filename"],
         "submission_sha256": job["content_sha256"],
         "attempts": job["attempts"],
+        "last_error": job["last_error"],
         "created_at": job["created_at"],
         "finished_at": job["finished_at"],
         "score": result["score"] if result else None,

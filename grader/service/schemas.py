@@ -107,6 +107,7 @@ class JobStatus(BaseModel):
     filename: str
     submission_sha256: str
     attempts: int
+    last_error: str | None = Field(description="Why the last grading attempt failed, for operators.")
     created_at: float
     finished_at: float | None
     score: float | None

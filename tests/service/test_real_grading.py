@@ -36,8 +36,8 @@ def _all_delivered(status):
 
 def _check_round_trip(service, lms, job_id, backend):
     status = service.wait_for(job_id, _all_delivered, seconds=180)
+    assert status["status"] == "graded", (status["last_error"], json.dumps(status["report"])[:2000])
     assert status["report"]["backend"] == backend
-    assert status["status"] == "graded", json.dumps(status["report"])[:2000]
     assert status["score"] == status["max_score"] > 0
     assert status["report"]["submission"]["sha256"] == status["submission_sha256"]
     [event] = lms.callbacks.values()
