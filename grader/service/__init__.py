@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import uvicorn
 
 from grader.service.app import create_app
@@ -12,6 +14,10 @@ __all__ = ["ServiceSettings", "create_app", "load_settings", "serve"]
 
 def serve(settings: ServiceSettings) -> None:
     """Run the service under uvicorn until interrupted (one process: the workers live in it)."""
+    # uvicorn configures only its own loggers; the service's (recovery, delivery retries) go here.
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -46,6 +46,24 @@ def test_multipart_submission_is_accepted(service, lms):
 
 
 @pytest.mark.parametrize(
+    ("parts", "message"),
+    [
+        ({"files": {"metadata": (None, json.dumps({"assignment": "a", "student_id": "s"}))}}, "'file' part"),
+        ({"files": {"file": ("work.py", b"a = 1\n")}}, "'metadata' part"),
+        ({"files": {"file": ("work.py", b"a = 1\n")}, "data": {"metadata": "{"}}, "not valid"),
+    ],
+)
+def test_incomplete_multipart_is_422(service, parts, message):
+    request = httpx.Request("POST", "http://x", **parts)
+    body = request.read()
+    response = signed_post(
+        service.http, f"{service.url}/v1/submissions", body, CLIENT_SECRET, content_type=request.headers["content-type"]
+    )
+    assert response.status_code == 422
+    assert message in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
     "tamper",
     ["wrong_secret", "old_timestamp", "future_timestamp", "tampered_body", "missing_signature"],
 )

@@ -64,3 +64,18 @@ def test_real_engine_reports_a_broken_submission(start_service, lms):
 def test_real_engine_docker_backend(start_service, lms):
     service = start_service(grade_function="grader.engine:grade", grade_backend="docker")
     _check_round_trip(service, lms, _post(service, lms, CORRECT), "docker")
+
+
+@pytest.mark.docker
+def test_kill_9_during_docker_grading_loses_nothing(start_service, lms):
+    service = start_service(grade_function="grader.engine:grade", grade_backend="docker")
+    job_ids = [_post(service, lms, CORRECT, student_id=f"s{n}", lti=None) for n in range(6)]
+    service.wait_for(job_ids[0], lambda s: s["state"] == "running", seconds=60)
+    service.kill()
+    restarted = start_service(database=service.database, grade_function="grader.engine:grade", grade_backend="docker")
+    for job_id in job_ids:
+        status = restarted.wait_for(
+            job_id, lambda s: s["state"] == "done" and s["deliveries"][0]["state"] == "delivered", seconds=240
+        )
+        assert status["status"] == "graded", status["last_error"]
+    assert sorted(event["data"]["job_id"] for event in lms.callbacks.values()) == sorted(job_ids)
