@@ -14,6 +14,7 @@ import time
 
 from grader.assignment import Assignment, load_assignment
 from grader.checks import build_checks, plan_calls
+from grader.diagnose import diagnose
 from grader.pytest_run import run_checks
 from grader.report import CapturedOutput, FunctionResult, Report, SubmissionInfo
 from grader.sandbox import Backend, Limits, RawRun, get_backend
@@ -172,6 +173,7 @@ def grade(
         return _report(assignment, submission, runner.name, started, status="internal_error",
                        message=f"the grader could not check {len(missing)} outputs; please report this",
                        functions=functions, result=result)
+    functions = diagnose(assignment, result, checks, functions)
     message = outcome.message
     if outcome.status == "graded":
         total = sum(function.score for function in functions.values())

@@ -59,11 +59,25 @@ class CaseResult(_Model):
     outputs: dict[str, OutputResult]
 
 
+class DiagnosedMistake(_Model):
+    """A catalogued mistake that reproduces the function's outputs on every case."""
+
+    id: str
+    hint: str = Field(description="For the student: the concept to revisit, not the answer")
+
+
 class FunctionResult(_Model):
     score: float
     max_score: float
     passed: bool = Field(description="Every case of the function passed")
     cases: list[CaseResult]
+    diagnosis: list[DiagnosedMistake] = Field(
+        default_factory=list, description="Catalogued mistakes reproducing every case (failed functions only)"
+    )
+    observations: list[str] = Field(
+        default_factory=list,
+        description="What was measured about the failing outputs when no mistake is named; no expected values",
+    )
 
 
 class SubmissionInfo(_Model):

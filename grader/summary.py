@@ -57,6 +57,13 @@ def render(report: Report, console: Console) -> None:
             console.print(f"  - {line}", highlight=False, markup=False)
         if len(failures) > MAX_MESSAGES:
             console.print(f"  … and {len(failures) - MAX_MESSAGES} more (see the JSON report)")
+        function = report.functions[name]
+        for mistake in function.diagnosis:
+            console.print(f"  [bold]diagnosed[/] [dim]({mistake.id})[/]: ", end="")
+            console.print(mistake.hint, highlight=False, markup=False)
+        for observation in function.observations:
+            console.print("  [dim]measured:[/] ", end="")
+            console.print(observation, highlight=False, markup=False)
     for error in report.load_errors[:MAX_MESSAGES]:
         console.print(f"[yellow]while loading:[/] {error}", highlight=False)
     if report.skipped_statements:
