@@ -191,19 +191,17 @@ def load_submission(source, kind, namespace):
         except (RecursionError, MemoryError):
             notes["errors"].append("the code is nested too deeply for Python to read (%s 1)" % label)
             continue
-        kept = []
         for node in tree.body:
-            if _is_definition(node):
-                kept.append(node)
-            else:
+            if not _is_definition(node):
                 notes["skipped"].append("%s %d" % (label, node.lineno))
-        module = ast.Module(body=kept, type_ignores=[])
-        try:
-            exec(compile(module, "<submission>", "exec"), namespace)
-        except CallTimeout:
-            raise
-        except BaseException as exc:  # the student's top level may raise anything, SystemExit included
-            notes["errors"].append(_describe_exception(exc, label))
+                continue
+            # One statement at a time: a failing import or setting must not hide the defs after it.
+            try:
+                exec(compile(ast.Module(body=[node], type_ignores=[]), "<submission>", "exec"), namespace)
+            except CallTimeout:
+                raise
+            except BaseException as exc:  # the student's top level may raise anything, SystemExit included
+                notes["errors"].append(_describe_exception(exc, label))
     return {key: _capped(value) for key, value in notes.items()}
 
 
@@ -232,6 +230,12 @@ class _Inert:
 
     def __iter__(self):
         return iter(())
+
+    def __getitem__(self, key):
+        return _Inert()
+
+    def __setitem__(self, key, value):
+        pass
 
 
 class _ModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):

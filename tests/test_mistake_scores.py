@@ -171,16 +171,10 @@ def test_correct_notebook_runs_no_shell_escape_or_cell_magic():
     assert report.stdout.bytes == 0
 
 
-PLOT_SETTINGS_BUG = ("runner's _Inert stub has no __setitem__: `plt.rcParams[k] = v` raises at load and the "
-                     "rest of the file or cell is not defined (reported to the runner's owner)")
-
-
-@pytest.mark.xfail(strict=True, reason=PLOT_SETTINGS_BUG)
 def test_correct_notebook_loads_without_errors():
     assert _report(CORRECT / "notebook.ipynb").load_errors == []
 
 
-@pytest.mark.xfail(strict=True, reason=PLOT_SETTINGS_BUG)
 def test_correct_script_exported_with_the_notebooks_plot_settings_gets_full_marks():
     source = (CORRECT / "template_without_seed.py").read_text().replace(
         "import numpy as np\n", "import numpy as np\nimport matplotlib.pyplot as plt\nplt.rcParams['figure.figsize'] = (7.0, 4.0)\n"

@@ -14,10 +14,17 @@ def test_only_definitions_run_at_top_level():
     assert notes["errors"] == []
 
 
-def test_errors_at_top_level_keep_earlier_definitions():
+def test_an_error_at_top_level_keeps_the_other_definitions():
     namespace = {}
     notes = runner.load_submission(b"def f():\n    return 1\nimport not_a_module\ndef g():\n    return 2\n", "py", namespace)
-    assert "f" in namespace and "ModuleNotFoundError" in notes["errors"][0]
+    assert "f" in namespace and "g" in namespace
+    assert "ModuleNotFoundError" in notes["errors"][0]
+
+
+def test_stub_modules_accept_settings():
+    namespace = {"plt": runner._Inert()}
+    notes = runner.load_submission(b"plt.rcParams['figure.figsize'] = (7.0, 4.0)\n", "py", namespace)
+    assert notes["errors"] == []
 
 
 def _notebook(*cells):
