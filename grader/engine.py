@@ -7,20 +7,21 @@ cannot run at all (no sandbox available, broken case files).
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime
 import importlib.metadata
 import time
+from typing import TYPE_CHECKING
 
 from grader.assignment import Assignment, load_assignment
 from grader.checks import build_checks, plan_calls
-from grader.diagnose import diagnose
-from grader.pytest_run import run_checks
-from grader.report import CapturedOutput, FunctionResult, Report, SubmissionInfo
 from grader.sandbox import Backend, Limits, RawRun, get_backend
-from grader.scoring import Unchecked, score
 from grader.submission import Rejected, Submission
 from grader.wire import MAX_TEXT, SandboxResult, decode_result, encode_bundle
+
+if TYPE_CHECKING:
+    from grader.report import FunctionResult, Report
 
 try:
     GRADER_VERSION = importlib.metadata.version("grader")
@@ -96,6 +97,8 @@ def _report(
     functions: dict[str, FunctionResult] | None = None,
     result: SandboxResult | None = None,
 ) -> Report:
+    from grader.report import CapturedOutput, Report, SubmissionInfo
+
     functions = functions or {}
     result = result or SandboxResult()
     return Report(
@@ -121,10 +124,26 @@ def _report(
     )
 
 
-def _unscored(assignment: Assignment, reason: str) -> dict[str, FunctionResult]:
-    """Every function at zero, every check failed with `reason` (rejected or broken runs)."""
-    checks = build_checks(assignment, SandboxResult(), unfinished=reason)
-    return score(assignment, checks, run_checks(checks))
+def _load_scoring() -> None:
+    """Import the comparison, diagnosis and report modules.
+
+    grade() calls this while the sandbox runs: these imports (pytest, the pydantic
+    models) then cost no wall time in a fresh process such as the `grade` command.
+    """
+    import grader.diagnose  # noqa: F401
+    import grader.pytest_run  # noqa: F401
+    import grader.report  # noqa: F401
+    import grader.scoring  # noqa: F401
+
+
+def _scored(assignment: Assignment, result: SandboxResult, unfinished: str) -> dict[str, FunctionResult]:
+    """Compare under pytest, score and diagnose; raises scoring.Unchecked if an output went unchecked."""
+    from grader.diagnose import diagnose
+    from grader.pytest_run import run_checks
+    from grader.scoring import score
+
+    checks = build_checks(assignment, result, unfinished)
+    return diagnose(assignment, result, checks, score(assignment, checks, run_checks(checks)))
 
 
 def grade(
@@ -147,7 +166,7 @@ def grade(
         submission.check()
     except Rejected as exc:
         return _report(assignment, submission, runner.name, started, status="rejected", message=str(exc),
-                       functions=_unscored(assignment, f"not run: {exc}"))
+                       functions=_scored(assignment, SandboxResult(), f"not run: {exc}"))
 
     calls = plan_calls(assignment)
     bundle = encode_bundle(
@@ -162,18 +181,21 @@ def grade(
         output_limit=OUTPUT_LIMIT,
         stdout_limit=STDOUT_LIMIT,
     )
-    raw = runner.run(bundle, limits)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        running = pool.submit(runner.run, bundle, limits)
+        _load_scoring()
+        raw = running.result()
     result = decode_result(raw.stdout, calls=len(calls))
     outcome = _outcome(raw, result, limits, len(calls))
-    checks = build_checks(assignment, result, outcome.unfinished)
+    from grader.scoring import Unchecked
+
     try:
-        functions = score(assignment, checks, run_checks(checks))
+        functions = _scored(assignment, result, outcome.unfinished)
     except Unchecked as exc:
         functions, missing = exc.args
         return _report(assignment, submission, runner.name, started, status="internal_error",
                        message=f"the grader could not check {len(missing)} outputs; please report this",
                        functions=functions, result=result)
-    functions = diagnose(assignment, result, checks, functions)
     message = outcome.message
     if outcome.status == "graded":
         total = sum(function.score for function in functions.values())
