@@ -59,3 +59,16 @@ def test_a_second_process_cannot_take_over_a_live_database(start_service, lms):
     service = start_service()
     with pytest.raises(RuntimeError, match="another grader service"):
         start_service(database=service.database)
+
+
+def test_sigterm_during_grading_stops_promptly_and_resumes_after_restart(start_service, lms):
+    service = start_service(workers=1, STANDIN_GRADE_SECONDS=8)
+    job_id = service.submit(submission(lms)).json()["job_id"]
+    service.wait_for(job_id, lambda s: s["state"] == "running")
+    stopping = time.monotonic()
+    service.stop()
+    assert time.monotonic() - stopping < 12
+    restarted = start_service(database=service.database, workers=1)
+    status = restarted.wait_for(job_id, lambda s: s["state"] == "done" and s["deliveries"][0]["state"] == "delivered")
+    assert status["status"] == "graded"
+    assert [event["data"]["job_id"] for event in lms.callbacks.values()] == [job_id]
