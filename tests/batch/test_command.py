@@ -1,0 +1,61 @@
+"""`grade batch`: options reach grade_batch, and the exit code follows the documented policy."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from grader.batch.command import EXIT_BELOW, EXIT_GRADER_FAILED, batch_command
+from tests.batch.conftest import correct, mistaken, write_tree
+
+
+@pytest.fixture
+def two_students(tmp_path):
+    """alice scores 80 of 80, carol 68 of 80."""
+    return write_tree(tmp_path / "in", {"alice.py": correct(), "carol.py": mistaken()})
+
+
+def _run(*args: str):
+    return CliRunner().invoke(batch_command, [*args, "--unsafe-no-sandbox", "--jobs", "2"])
+
+
+def test_exit_zero_without_fail_under_whatever_the_scores(two_students, tmp_path):
+    result = _run(str(two_students), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "2 students: 2 graded" in result.output
+    assert (tmp_path / "out" / "summary.html").exists()
+
+
+@pytest.mark.parametrize(("threshold", "code"), [("68", 0), ("69", EXIT_BELOW), ("85%", 0), ("86%", EXIT_BELOW)])
+def test_fail_under_fails_the_job_when_any_student_is_below(two_students, tmp_path, threshold, code):
+    result = _run(str(two_students), "--out", str(tmp_path / "out"), "--fail-under", threshold)
+    assert result.exit_code == code, result.output
+    if code:
+        assert "carol: 68" in result.output
+
+
+def test_missing_roster_students_count_as_zero_for_fail_under(two_students, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id\nalice\ncarol\nzoe\n")
+    result = _run(str(two_students), "--out", str(tmp_path / "out"), "--roster", str(roster), "--fail-under", "1")
+    assert result.exit_code == EXIT_BELOW
+    assert "zoe: 0" in result.output
+
+
+def test_a_bad_id_pattern_is_a_usage_error(two_students, tmp_path):
+    result = _run(str(two_students), "--out", str(tmp_path / "out"), "--id-pattern", "(unclosed")
+    assert result.exit_code == 2
+    assert "--id-pattern is not a valid regular expression" in result.output
+
+
+def test_a_bad_fail_under_is_a_usage_error(two_students, tmp_path):
+    result = _run(str(two_students), "--out", str(tmp_path / "out"), "--fail-under", "120%")
+    assert result.exit_code == 2
+
+
+def test_a_grader_that_cannot_run_exits_with_the_grader_failure_code(two_students, tmp_path, monkeypatch):
+    # A Docker host that does not answer: the real backend check fails before any worker starts.
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
+    result = CliRunner().invoke(batch_command, [str(two_students), "--out", str(tmp_path / "out")])
+    assert result.exit_code == EXIT_GRADER_FAILED, result.output
+    assert "Docker" in result.output

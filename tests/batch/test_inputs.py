@@ -1,0 +1,223 @@
+"""Finding each student's file in a folder, an LMS zip or a CSV manifest, and who handed in nothing."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.assignment import load_assignment
+from grader.batch.inputs import (
+    MAX_MEMBERS,
+    BatchInputError,
+    clean_id,
+    discover,
+    graded_file,
+    lms_id,
+)
+from tests.batch.conftest import correct, write_tree, write_zip
+from tests.conftest import CORRECT
+
+FUNCTIONS = list(load_assignment().functions)
+
+
+def _found(source: Path, **options) -> dict[str, str]:
+    """{student id: path of the chosen file} for a batch input."""
+    return {handin.student_id: handin.path for handin in discover(source, FUNCTIONS, **options).handins}
+
+
+def test_folder_with_a_file_per_student_names_students_by_file_stem(tmp_path):
+    write_tree(tmp_path, {"alice.py": correct(), "bob.ipynb": "{}"})
+    assert _found(tmp_path) == {"alice": "alice.py", "bob": "bob.ipynb"}
+
+
+def test_folder_per_student_picks_the_file_defining_the_graded_functions(tmp_path):
+    write_tree(tmp_path, {"alice/utils.py": "def helper():\n    pass\n", "alice/zz_work/solution.py": correct()})
+    assert _found(tmp_path) == {"alice": "alice/zz_work/solution.py"}
+
+
+def test_folder_per_student_with_a_single_python_file_grades_it_whatever_it_defines(tmp_path):
+    write_tree(tmp_path, {"bob/anything.py": "x = 1\n", "bob/readme.txt": "hello"})
+    assert _found(tmp_path) == {"bob": "bob/anything.py"}
+
+
+def test_notebook_defining_the_functions_wins_over_a_helper_script(tmp_path):
+    notebook = (CORRECT / "notebook.ipynb").read_text()
+    write_tree(tmp_path, {"carol/helpers.py": "import numpy as np\n", "carol/Regularization.ipynb": notebook})
+    assert _found(tmp_path) == {"carol": "carol/Regularization.ipynb"}
+
+
+def test_checkpoints_caches_and_hidden_files_are_never_graded(tmp_path):
+    write_tree(tmp_path, {
+        "dave/.ipynb_checkpoints/solution-checkpoint.py": correct(),
+        "dave/__pycache__/solution.py": correct(),
+        "dave/.hidden.py": correct(),
+        "dave/solution.py": "x = 1\n",
+    })
+    assert _found(tmp_path) == {"dave": "dave/solution.py"}
+
+
+def test_student_folder_without_python_files_is_absent_with_the_reason(tmp_path):
+    write_tree(tmp_path, {"alice.py": correct(), "erin/report.pdf": "%PDF"})
+    found = discover(tmp_path, FUNCTIONS)
+    assert [(entry.student_id, entry.reason) for entry in found.absent] == [
+        ("erin", "the folder erin holds no .py or .ipynb file")]
+
+
+def test_graded_file_breaks_ties_towards_the_newest_attempt():
+    attempts = ["hw_jdoe_attempt_2024-01-01-10-00-00_a.py", "hw_jdoe_attempt_2024-01-02-10-00-00_a.py"]
+    assert graded_file(attempts, {}) == attempts[1]
+
+
+@pytest.mark.parametrize(("member", "student"), [
+    ("smith_jane_12345_67890_solution.py", "12345"),
+    ("doejohn_12345_67890_solution.py", "12345"),
+    ("doejohn_late_12345_67890_solution-1.py", "12345"),
+    ("s1234567_98765_solution.py", "s1234567"),
+    ("1234567_solution.py", "1234567"),
+    ("Jane Smith_4242_assignsubmission_file_/solution.py", "4242"),
+    ("Jane Smith_4242_assignsubmission_file_solution.py", "4242"),
+    ("Week 1 Regularization_jsmith3_attempt_2024-01-31-23-59-59_solution.py", "jsmith3"),
+])
+def test_lms_zip_names_give_the_student_id(tmp_path, member, student):
+    archive = write_zip(tmp_path / "export.zip", {member: correct()})
+    assert _found(archive) == {student: member}
+
+
+@pytest.mark.parametrize(("component", "expected"), [
+    ("Jane Smith_4242_assignsubmission_file_", "4242"),
+    ("smith_jane_12345_67890_sol.py", "12345"),
+    ("hw_jsmith_attempt_2024-01-31-23-59-59", "jsmith"),
+    ("alice.py", None),
+    ("alice", None),
+])
+def test_lms_id_recognises_only_lms_names(component, expected):
+    assert lms_id(component) == expected
+
+
+def test_moodle_folders_nested_in_a_wrapper_folder_are_found(tmp_path):
+    archive = write_zip(tmp_path / "moodle.zip", {
+        "Week1-Regularization/Jane Smith_4242_assignsubmission_file_/work/solution.py": correct(),
+        "Week1-Regularization/Jane Smith_4242_assignsubmission_file_/work/plots.py": "import numpy\n",
+        "Week1-Regularization/Ali Khan_777_assignsubmission_file_/Regularization.py": correct("ali"),
+    })
+    assert _found(archive) == {
+        "4242": "Jane Smith_4242_assignsubmission_file_/work/solution.py",
+        "777": "Ali Khan_777_assignsubmission_file_/Regularization.py",
+    }
+
+
+def test_plain_folders_zipped_inside_a_wrapper_folder_are_found(tmp_path):
+    archive = write_zip(tmp_path / "class.zip", {"class/alice/solution.py": correct(), "class/bob.py": correct("b")})
+    assert _found(archive) == {"alice": "alice/solution.py", "bob": "bob.py"}
+
+
+def test_id_pattern_overrides_the_built_in_names(tmp_path):
+    archive = write_zip(tmp_path / "custom.zip", {"hw1-u123.py": correct(), "hw1-u456.py": correct("x"),
+                                                  "notes.py": "x = 1\n"})
+    found = discover(archive, FUNCTIONS, id_pattern=r"-(?P<id>u\d+)\.py$")
+    assert {handin.student_id for handin in found.handins} == {"u123", "u456"}
+    assert any("notes.py" in warning for warning in found.warnings)
+
+
+def test_id_pattern_without_an_id_group_is_refused(tmp_path):
+    with pytest.raises(BatchInputError, match="named group"):
+        discover(tmp_path, FUNCTIONS, id_pattern=r"(\d+)")
+
+
+def test_zip_slip_entries_are_skipped_and_nothing_is_written_outside(tmp_path):
+    target = tmp_path / "work"
+    target.mkdir()
+    archive = write_zip(target / "evil.zip", {
+        "../../escaped.py": correct(),
+        "/etc/cron.d/evil.py": correct(),
+        "C:/windows/evil.py": correct(),
+        "alice/../../evil2.py": correct(),
+        "bob.py": correct(),
+    })
+    found = discover(archive, FUNCTIONS)
+    assert [handin.student_id for handin in found.handins] == ["bob"]
+    assert len([warning for warning in found.warnings if "outside the archive" in warning]) == 4
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["evil.zip", "work"]
+    assert found.handins[0].submission().content == correct().encode()
+
+
+def test_symlink_entries_in_a_zip_are_skipped(tmp_path):
+    archive = tmp_path / "links.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        link = zipfile.ZipInfo("mallory.py")
+        link.external_attr = (0o120777 << 16)
+        handle.writestr(link, "/etc/passwd")
+        handle.writestr("bob.py", correct())
+    assert _found(archive) == {"bob": "bob.py"}
+
+
+def test_zip_with_too_many_entries_is_refused(tmp_path):
+    archive = tmp_path / "many.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for index in range(MAX_MEMBERS + 1):
+            handle.writestr(f"f{index}.txt", "")
+    with pytest.raises(BatchInputError, match="entries"):
+        discover(archive, FUNCTIONS)
+
+
+def test_zip_members_are_read_capped_at_the_submission_limit(tmp_path):
+    from grader.submission import MAX_BYTES
+
+    archive = tmp_path / "big.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as handle:
+        handle.writestr("bomb.py", b"#" * (MAX_BYTES * 8))
+    (handin,) = discover(archive, FUNCTIONS).handins
+    assert len(handin.submission().content) == MAX_BYTES + 1
+
+
+def test_csv_manifest_lists_files_and_folders_relative_to_itself(tmp_path):
+    write_tree(tmp_path, {
+        "subs/a.py": correct(),
+        "subs/b/main.py": correct("b"),
+        "subs/b/util.py": "x = 1\n",
+        "manifest.csv": "student_id,path\nalice,subs/a.py\nbob,subs/b\ncarol,subs/nothing.py\n",
+    })
+    found = discover(tmp_path / "manifest.csv", FUNCTIONS)
+    assert {handin.student_id: handin.path for handin in found.handins} == {"alice": "subs/a.py",
+                                                                         "bob": "subs/b/main.py"}
+    assert [(entry.student_id, entry.reason) for entry in found.absent] == [
+        ("carol", "the manifest names subs/nothing.py, which does not exist")]
+
+
+def test_csv_manifest_listing_a_student_twice_is_refused(tmp_path):
+    write_tree(tmp_path, {"a.py": correct(), "m.csv": "id,file\nalice,a.py\nalice,a.py\n"})
+    with pytest.raises(BatchInputError, match="twice"):
+        discover(tmp_path / "m.csv", FUNCTIONS)
+
+
+def test_csv_manifest_without_the_needed_columns_is_refused(tmp_path):
+    write_tree(tmp_path, {"m.csv": "name,where\nalice,a.py\n"})
+    with pytest.raises(BatchInputError, match="student_id"):
+        discover(tmp_path / "m.csv", FUNCTIONS)
+
+
+def test_roster_students_without_a_file_are_absent_and_strangers_are_warned_about(tmp_path):
+    write_tree(tmp_path, {"in/alice.py": correct(), "in/zed.py": correct("z"),
+                          "roster.csv": "student_id,name\nalice,Alice\nbob,Bob\n"})
+    found = discover(tmp_path / "in", FUNCTIONS, roster=tmp_path / "roster.csv")
+    assert [(entry.student_id, entry.reason) for entry in found.absent] == [("bob", "nothing was handed in")]
+    assert "not on the roster, graded anyway: zed" in found.warnings
+
+
+@pytest.mark.parametrize(("raw", "cleaned"), [
+    ("Jane Smith", "Jane_Smith"),
+    ("../../etc", "etc"),
+    ("=cmd|' /C calc'!A0", "cmd_C_calc_A0"),
+    ("@SUM", "SUM"),
+    ("s123.py", "s123.py"),
+])
+def test_student_ids_are_safe_file_names(raw, cleaned):
+    assert clean_id(raw) == cleaned
+
+
+def test_an_input_that_is_no_folder_zip_or_csv_is_refused(tmp_path):
+    (tmp_path / "x.txt").write_text("")
+    with pytest.raises(BatchInputError, match="not a folder"):
+        discover(tmp_path / "x.txt", FUNCTIONS)
