@@ -41,7 +41,8 @@ schema: setup
 	$(PYTHON) -m grader.report
 
 bench: image
-	$(PYTHON) bench/run.py
+	$(PYTHON) bench/single_bench.py
+	$(PYTHON) bench/service_bench.py
 
 clean:
 	rm -rf out/ .pytest_cache/ build/ *.egg-info

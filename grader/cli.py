@@ -84,3 +84,25 @@ def grade_command(
         console.print(f"[dim]report: {path}[/]")
     if report.status == "internal_error":
         sys.exit(1)
+
+
+@main.command("serve")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML configuration file (see docs/service.md); GRADER_* variables also apply.")
+@click.option("--host", help="Address to listen on [default: 127.0.0.1].")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on [default: 8000].")
+@click.option("--database", type=click.Path(dir_okay=False, path_type=Path), help="SQLite database file.")
+@click.option("--workers", type=click.IntRange(min=1), help="Grading workers in this process.")
+@click.option("--backend", "grade_backend", type=click.Choice(["docker", "process"]),
+              help="Sandbox for grading ('process' is NOT a sandbox) [default: docker].")
+def serve_command(config_file: Path | None, **options: object) -> None:
+    """Run the LMS webhook service (FastAPI on uvicorn) with its grading workers."""
+    from pydantic import ValidationError
+
+    from grader.service import load_settings, serve
+
+    try:
+        settings = load_settings(config_file=config_file, **{k: v for k, v in options.items() if v is not None})
+    except ValidationError as exc:
+        raise click.UsageError(f"invalid service settings: {exc}") from exc
+    serve(settings)

@@ -3,7 +3,10 @@
 import json
 import subprocess
 import sys
+import time
 
+import httpx
+import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
@@ -51,3 +54,39 @@ def test_python_dash_m_grader_runs_the_command(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr
     assert "80 / 80" in completed.stdout
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_grade_serve_answers_health_checks(tmp_path):
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "grader", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--database", str(tmp_path / "service.db"), "--backend", "process"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+def test_invalid_service_settings_are_a_usage_error(monkeypatch):
+    monkeypatch.setenv("GRADER_WORKERS", "not-a-number")
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 2
