@@ -12,6 +12,7 @@ few threads (the first test of a backend waits for the batch), then checked one 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
@@ -46,6 +47,8 @@ CANARY = Path("/tmp/grader-adversarial-canary")
 MARKER = "ADVERSARIAL-MARKER"
 LISTENER_PORT, BACKDOOR_PORT = 47817, 47818
 ENV_CANARY = "GRADER_ADVERSARIAL_CANARY"
+HOST_LOCK = Path("/tmp/grader-adversarial.lock")
+"""Held while a corpus batch runs: the port, canary and env are shared by concurrent test sessions."""
 SANDBOX_UID = 10001
 GUARDED_FILES = ("grader/runner.py", "testcases/generated/regularization.json", "reference/solution.py")
 MARKER_PLACES = (CANARY, ROOT, ROOT / "grader", ROOT.parent, Path("/"), Path("/etc"), Path.cwd())
@@ -276,21 +279,24 @@ def _grade_corpus(backend: str) -> _Batch:
         (name for name in MANIFEST if backend != "process" or not MANIFEST[name].get("sandbox_only")),
         key=lambda name: (_longest_first(name), name),
     )
-    pristine_canary = _reset_canary()
-    guarded = _guarded_digest()
-    lock = threading.Lock()
-    listener = _Listener()
-    os.environ[ENV_CANARY] = "a secret of the grader's host"
-    started = time.monotonic()
-    try:
-        with ThreadPoolExecutor(WORKERS) as pool:
-            futures = {name: pool.submit(_grade_one, name, backend, pristine_canary, guarded, lock) for name in names}
-            runs = {name: future.result() for name, future in futures.items()}
-    finally:
-        del os.environ[ENV_CANARY]
-        # A daemon that escaped might act late: give it a moment to show itself.
-        time.sleep(1.0)
-        listener.close()
+    with open(HOST_LOCK, "a") as host_lock:
+        fcntl.flock(host_lock, fcntl.LOCK_EX)
+        pristine_canary = _reset_canary()
+        guarded = _guarded_digest()
+        lock = threading.Lock()
+        listener = _Listener()
+        os.environ[ENV_CANARY] = "a secret of the grader's host"
+        started = time.monotonic()
+        try:
+            with ThreadPoolExecutor(WORKERS) as pool:
+                futures = {name: pool.submit(_grade_one, name, backend, pristine_canary, guarded, lock)
+                           for name in names}
+                runs = {name: future.result() for name, future in futures.items()}
+        finally:
+            del os.environ[ENV_CANARY]
+            # A daemon that escaped might act late: give it a moment to show itself.
+            time.sleep(1.0)
+            listener.close()
     return _Batch(runs, listener, time.monotonic() - started)
 
 

@@ -1,6 +1,7 @@
-# BAD INPUT: imports a package the sandbox does not have (tensorflow) before defining
-# anything, so loading stops there. Status error, naming the missing module.
-import tensorflow as tf
+# BAD INPUT: imports a module of its own that was not handed in (my_helpers) before defining
+# anything. The failed import is reported as a load error naming the module; the
+# definitions after it still load, so the correct functions earn their 80 points.
+import my_helpers  # a local module of the student, not handed in
 import numpy as np
 from reg_utils import sigmoid, relu, compute_cost
 
