@@ -42,6 +42,7 @@ schema: setup
 
 bench: image
 	$(PYTHON) bench/single_bench.py
+	$(PYTHON) bench/batch_bench.py
 	$(PYTHON) bench/service_bench.py
 
 clean:

@@ -7,6 +7,7 @@ written, whatever the score; 1 when the grader itself could not run; 2 for usage
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -21,12 +22,29 @@ UNSAFE_WARNING = (
 
 
 class _DefaultGroup(click.Group):
-    """A group whose first argument, when it is not a subcommand, is a submission to grade."""
+    """A group whose first argument, when it is not a subcommand, is a submission to grade.
+
+    Commands that live in other packages are imported only when used, so grading one
+    file does not pay for loading the batch or queue code.
+    """
 
     default_command = "submission"
+    lazy_commands = {
+        "batch": "grader.batch.command:batch_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy_commands])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy_commands:
+            module, _, attribute = self.lazy_commands[name].partition(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        known = (*self.commands, *self.lazy_commands, "--help", "-h", "--version")
+        if args and args[0] not in known:
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
