@@ -1,6 +1,7 @@
 """Sandbox backends: places where untrusted submission code runs.
 
 `get_backend(name)` returns one by name. "docker" is the default and the sandbox;
+"bwrap" is a daemon-free sandbox (bubblewrap, Debian's python3 and numpy, needs root);
 "process" runs the runner as a plain child process and is not a sandbox (the CLI
 only offers it behind `--unsafe-no-sandbox`).
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from grader.sandbox.base import Backend, Limits, RawRun
 
-BACKENDS = ("docker", "process")
+BACKENDS = ("docker", "bwrap", "process")
 
 
 def get_backend(name: str) -> Backend:
@@ -18,6 +19,10 @@ def get_backend(name: str) -> Backend:
         from grader.sandbox.docker import DockerBackend
 
         return DockerBackend()
+    if name == "bwrap":
+        from grader.sandbox.bwrap import BwrapBackend
+
+        return BwrapBackend()
     if name == "process":
         from grader.sandbox.process import ProcessBackend
 

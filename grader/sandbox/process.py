@@ -2,8 +2,8 @@
 
 This is not a sandbox: the child shares the host's filesystem, network and user.
 It exists for development and the engine's fast tests, and `grade` only selects it
-behind `--unsafe-no-sandbox`. Other backends reuse its process handling by
-overriding `command` and `preexec`.
+behind `--unsafe-no-sandbox`. Other backends reuse its process handling
+(`run_child`, `limit_resources`) around their own launcher.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ SANDBOX_ENV = {
 }
 
 
-def _read_capped(stream, limit: int, sink: bytearray, overflow: list[bool]) -> None:
+def _read_capped(
+    stream, limit: int, sink: bytearray, overflow: list[bool], on_overflow: Callable[[], None] | None = None
+) -> None:
     """Read a pipe to its end, keeping at most `limit` bytes (the rest is drained and dropped)."""
     while True:
         chunk = stream.read(65536)
@@ -42,7 +44,19 @@ def _read_capped(stream, limit: int, sink: bytearray, overflow: list[bool]) -> N
         if room > 0:
             sink += chunk[:room]
         if len(chunk) > room:
+            if not overflow[0] and on_overflow is not None:
+                on_overflow()
             overflow[0] = True
+
+
+def _read_tail(stream, limit: int, sink: bytearray) -> None:
+    """Read a pipe to its end, keeping its last `limit` bytes (where a traceback ends up)."""
+    while True:
+        chunk = stream.read(65536)
+        if not chunk:
+            return
+        sink += chunk
+        del sink[:-limit]
 
 
 def _write_all(stream, data: bytes) -> None:
@@ -53,7 +67,9 @@ def _write_all(stream, data: bytes) -> None:
         pass
 
 
-def _limit_resources(limits: Limits) -> Callable[[], None]:
+def limit_resources(limits: Limits) -> Callable[[], None]:
+    """A pre-exec hook applying the memory, file-size, open-file, core and CPU rlimits of `limits`."""
+
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
@@ -78,64 +94,93 @@ class ProcessBackend:
         return [self.python, "-I", str(RUNNER_PATH)]
 
     def preexec(self, limits: Limits) -> Callable[[], None]:
-        return _limit_resources(limits)
+        return limit_resources(limits)
 
     def environment(self, workdir: str) -> dict[str, str]:
         return {**SANDBOX_ENV, "HOME": workdir, "TMPDIR": workdir}
 
     def run(self, bundle: bytes, limits: Limits) -> RawRun:
         workdir = tempfile.mkdtemp(prefix="grader-run-")
-        started = time.monotonic()
         try:
-            process = subprocess.Popen(
+            return run_child(
                 self.command(workdir),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                bundle,
+                limits,
                 cwd=workdir,
                 env=self.environment(workdir),
-                preexec_fn=self.preexec(limits),
-                start_new_session=True,
+                preexec=self.preexec(limits),
             )
-            return self._supervise(process, bundle, limits, started)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def _supervise(self, process: subprocess.Popen, bundle: bytes, limits: Limits, started: float) -> RawRun:
-        stdout, stderr = bytearray(), bytearray()
-        stdout_overflow, stderr_overflow = [False], [False]
-        pumps = [
-            threading.Thread(target=_write_all, args=(process.stdin, bundle), daemon=True),
-            threading.Thread(
-                target=_read_capped, args=(process.stdout, limits.stdout_bytes, stdout, stdout_overflow), daemon=True
-            ),
-            threading.Thread(
-                target=_read_capped, args=(process.stderr, DIAGNOSTIC_BYTES, stderr, stderr_overflow), daemon=True
-            ),
-        ]
-        for pump in pumps:
-            pump.start()
-        timed_out = False
+
+def run_child(
+    command: list[str],
+    bundle: bytes,
+    limits: Limits,
+    *,
+    cwd: str,
+    env: dict[str, str],
+    preexec: Callable[[], None],
+    end_on_overflow: bool = False,
+) -> RawRun:
+    """Start `command` in its own session, feed it `bundle`, collect its capped output under the wall timeout.
+
+    With `end_on_overflow` the run is killed as soon as stdout passes its cap, instead of
+    being drained until it ends or times out.
+    """
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=env,
+        preexec_fn=preexec,
+        start_new_session=True,
+    )
+    return _supervise(process, bundle, limits, started, end_on_overflow)
+
+
+def _supervise(
+    process: subprocess.Popen, bundle: bytes, limits: Limits, started: float, end_on_overflow: bool
+) -> RawRun:
+    stdout, stderr = bytearray(), bytearray()
+    stdout_overflow = [False]
+    on_overflow = process.kill if end_on_overflow else None
+    pumps = [
+        threading.Thread(target=_write_all, args=(process.stdin, bundle), daemon=True),
+        threading.Thread(
+            target=_read_capped,
+            args=(process.stdout, limits.stdout_bytes, stdout, stdout_overflow, on_overflow),
+            daemon=True,
+        ),
+        threading.Thread(target=_read_tail, args=(process.stderr, DIAGNOSTIC_BYTES, stderr), daemon=True),
+    ]
+    for pump in pumps:
+        pump.start()
+    timed_out = False
+    try:
+        process.wait(timeout=limits.wall_seconds)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        # Whatever the runner left behind in its session goes too, on every path.
         try:
-            process.wait(timeout=limits.wall_seconds)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            # Whatever the runner left behind in its session goes too, on every path.
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            process.wait()
-        for pump in pumps[1:]:
-            pump.join(timeout=2)
-        diagnostics = stderr.decode("utf-8", "replace")
-        return RawRun(
-            stdout=bytes(stdout),
-            stdout_truncated=stdout_overflow[0],
-            exit_code=None if timed_out else process.returncode,
-            timed_out=timed_out,
-            memory_exceeded="MemoryError" in diagnostics,
-            duration=time.monotonic() - started,
-            diagnostics=diagnostics,
-        )
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        process.wait()
+    for pump in pumps[1:]:
+        pump.join(timeout=2)
+    diagnostics = stderr.decode("utf-8", "replace")
+    return RawRun(
+        stdout=bytes(stdout),
+        stdout_truncated=stdout_overflow[0],
+        exit_code=None if timed_out else process.returncode,
+        timed_out=timed_out,
+        memory_exceeded="MemoryError" in diagnostics,
+        duration=time.monotonic() - started,
+        diagnostics=diagnostics,
+    )
