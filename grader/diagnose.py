@@ -190,7 +190,10 @@ def _flipped(check: Check) -> bool:
 
 def _relation(failing: list[Check]) -> str | None:
     """How every measurable failing value relates to its expectation, if one way fits them all."""
-    measured = [check for check in failing if isinstance(check.actual, np.ndarray) and check.actual.size]
+    measured = [
+        check for check in failing
+        if isinstance(check.actual, np.ndarray) and check.actual.size and np.all(np.isfinite(check.actual))
+    ]
     if not measured:
         return None
     if all(not np.any(check.actual) for check in measured):

@@ -12,6 +12,7 @@ import copy
 import functools
 import json
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -368,6 +369,17 @@ def test_observation_names_flipped_masks_and_a_sign(assignment):
         "D1 is wrong in 1 of 1 cases; every entry is flipped (kept where dropped was expected and vice versa)",
         "A3 is wrong in 1 of 1 cases; it has the opposite sign of what was expected",
     )
+
+
+def test_observation_measures_nothing_on_non_finite_values(assignment):
+    case = assignment.cases_of(BACKWARD_L2)[0]
+    expected = assignment.data[case.id].expected["default"]["dW1"]
+    actual = np.full(expected.shape, np.inf)
+    check = Check(case=case, output="dW1", weight=1, points=1, actual=actual, expected=expected,
+                  tolerance=case.tolerances["dW1"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert observations([check], {check.id}) == ("dW1 is wrong in 1 of 1 cases",)
 
 
 @pytest.mark.slow
