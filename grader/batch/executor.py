@@ -52,7 +52,11 @@ class Executor(Protocol):
     """Grades jobs somewhere (local processes, a task queue) and yields each result once."""
 
     def grade(self, jobs: Iterable[GradeJob]) -> Iterator[Graded]:
-        """Grade every job, yielding results in completion order; stop cleanly when closed early."""
+        """Grade every job, yielding results in completion order; stop cleanly when closed early.
+
+        Raises GraderError when grading cannot go on here (no sandbox); a job the grader
+        fails on for any other reason is yielded with `error` set.
+        """
         ...
 
 
@@ -104,12 +108,16 @@ def _finished(pending: dict[Future[str], GradeJob]) -> Iterator[Graded]:
     for future in done:
         job = pending.pop(future)
         try:
-            yield Graded(job, Report.model_validate_json(future.result()))
+            report = Report.model_validate_json(future.result())
         except BrokenProcessPool as exc:
             raise GraderError(f"a grading worker died unexpectedly ({exc}); re-run to resume") from exc
+        except GraderError:
+            # The grader cannot run here (e.g. the Docker daemon went away): stop; a re-run resumes.
+            raise
         except Exception as exc:  # any other failure is this job's, reported, and retried on the next run
             yield Graded(job, None, f"{type(exc).__name__}: {exc}")
-
+            continue
+        yield Graded(job, report)
 
 def _check_backend(name: str) -> None:
     """Fail before starting workers when the backend cannot run here (no daemon, no image)."""
@@ -120,9 +128,11 @@ def _check_backend(name: str) -> None:
 class _WorkerState:
     """What a worker process builds once and reuses for every job."""
 
-    backend: Backend
+    backend: Backend | None
     timeout: float | None
     assignment: Assignment
+    unavailable: GraderError | None = None
+    """Why the backend could not start here; every job then fails with it."""
 
 
 _worker: _WorkerState | None = None
@@ -134,7 +144,11 @@ def _start_worker(backend: str, timeout: float | None, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-    _worker = _WorkerState(get_backend(backend), timeout, load_assignment())
+    try:
+        _worker = _WorkerState(get_backend(backend), timeout, load_assignment())
+    except GraderError as exc:
+        # Raised here it would only break the pool; raised from a job it reaches the batch intact.
+        _worker = _WorkerState(None, timeout, load_assignment(), unavailable=exc)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -154,5 +168,7 @@ def _exit_with_parent(parent: int) -> None:
 def _grade(submission: Submission) -> str:
     """Grade in a worker; the report travels back as JSON (plain data, as a task queue needs)."""
     assert _worker is not None, "the pool initializer sets up every worker"
+    if _worker.unavailable is not None:
+        raise _worker.unavailable
     report = grade(submission, backend=_worker.backend, timeout=_worker.timeout, assignment=_worker.assignment)
     return report.to_json()
