@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from grader.queue.grading import GradeFn, load_grade_fn
 from grader.service import intake
 from grader.service.runtime import Runtime
 from grader.service.schemas import (
@@ -32,7 +33,6 @@ from grader.service.schemas import (
 from grader.service.settings import ServiceSettings
 from grader.service.signing import SignatureError, verify
 from grader.service.store import ConflictError, NewSubmission
-from grader.service.workers import GradeFn, load_grade_fn
 
 _bearer = HTTPBearer(auto_error=False, description="One of the service's `api_tokens`.")
 

@@ -14,6 +14,7 @@ import httpx
 
 from grader.service import lti
 from grader.service.delivery import Dispatcher
+from grader.service.dispatch import QueueDispatcher
 from grader.service.metrics import Metrics
 from grader.service.ratelimit import RateLimiter
 from grader.service.retry import RetryPolicy
@@ -45,7 +46,7 @@ class Runtime:
         self._lock_file: IO[str] | None = None
         self._http: httpx.Client | None = None
         self.store: Store
-        self.pool: WorkerPool
+        self.pool: WorkerPool | QueueDispatcher
         self.dispatcher: Dispatcher
 
     def start(self) -> None:
@@ -72,15 +73,30 @@ class Runtime:
             poll_seconds=settings.poll_interval_seconds,
             clock=self.clock,
         )
-        self.pool = WorkerPool(
+        self.pool = self._grading()
+        self.dispatcher.start()
+        self.pool.start()
+
+    def _grading(self) -> WorkerPool | QueueDispatcher:
+        """In-process workers, or a dispatcher to Celery workers when `queue = 'celery'`."""
+        settings = self.settings
+        if settings.queue == "celery":
+            from grader.queue import open_queue
+
+            return QueueDispatcher(
+                self.store, open_queue("celery", broker_url=settings.broker_url),
+                timeout=settings.grade_timeout_seconds, redispatch_seconds=settings.queue_redispatch_seconds,
+                max_attempts=settings.max_job_attempts, max_in_flight=settings.queue_max_in_flight,
+                poll_seconds=settings.poll_interval_seconds, metrics=self.metrics,
+                on_complete=self.dispatcher.wake, clock=self.clock,
+            )
+        return WorkerPool(
             self.store, self._grade_fn,
             workers=settings.workers, backend=settings.grade_backend, timeout=settings.grade_timeout_seconds,
             lease_seconds=settings.job_lease_seconds, max_attempts=settings.max_job_attempts,
             poll_seconds=settings.poll_interval_seconds, metrics=self.metrics,
             on_complete=self.dispatcher.wake, clock=self.clock,
         )
-        self.dispatcher.start()
-        self.pool.start()
 
     def stop(self) -> None:
         """Stop the threads and release the database; unfinished work resumes on the next start."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -91,6 +91,15 @@ class ServiceSettings(BaseSettings):
     )
     poll_interval_seconds: float = Field(default=0.5, description="Idle workers look for new work this often.")
 
+    queue: Literal["embedded", "celery"] = Field(
+        default="embedded", description="Grade in this process ('embedded') or on `grade worker` processes ('celery')."
+    )
+    broker_url: str | None = Field(default=None, description="Redis URL of the Celery queue (with queue = 'celery').")
+    queue_max_in_flight: int = Field(default=500, ge=1, description="Jobs sent to the queue and not yet back, at most.")
+    queue_redispatch_seconds: float = Field(
+        default=3600.0, gt=0, description="A job sent to the queue without an outcome this long is sent again."
+    )
+
     delivery_max_attempts: int = Field(default=15, description="Callback/AGS attempts before a delivery is 'failed'.")
     delivery_backoff_base_seconds: float = Field(default=5.0, description="First retry delay ceiling.")
     delivery_backoff_cap_seconds: float = Field(default=6 * 3600.0, description="Largest retry delay ceiling.")
@@ -103,6 +112,12 @@ class ServiceSettings(BaseSettings):
         if value is not None:
             parse_secret(value.get_secret_value())
         return value
+
+    @model_validator(mode="after")
+    def _celery_has_broker(self) -> ServiceSettings:
+        if self.queue == "celery" and not self.broker_url:
+            raise ValueError("queue = 'celery' needs broker_url (GRADER_BROKER_URL)")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -9,31 +9,19 @@ of it was recorded (and it is graded again after restart) or all of it was.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from grader.queue.grading import GradeFn
 from grader.service.metrics import Metrics
 from grader.service.payloads import plan_deliveries
 from grader.service.store import ClaimedJob, Result, Store
 from grader.submission import Submission
 
 log = logging.getLogger(__name__)
-
-GradeFn = Callable[..., Any]
-"""`grade(submission, *, backend, timeout) -> Report`, as `grader.engine.grade`."""
-
-
-def load_grade_fn(path: str) -> GradeFn:
-    """Import the grading function named `module:function`."""
-    module_name, _, function_name = path.partition(":")
-    if not function_name:
-        raise ValueError(f"grade_function must look like 'module:function', got {path!r}")
-    return getattr(importlib.import_module(module_name), function_name)
-
 
 def result_from_report(report: Any) -> Result:
     """The parts of an engine report the service stores and forwards."""

@@ -1,0 +1,37 @@
+"""Run a Celery worker that grades `grader.grade` tasks in the chosen sandbox."""
+
+from __future__ import annotations
+
+import socket
+
+from grader.queue.settings import QueueSettings
+from grader.queue.tasks import make_app
+
+
+def run_worker(
+    settings: QueueSettings,
+    *,
+    backend: str = "docker",
+    concurrency: int = 1,
+    name: str | None = None,
+    loglevel: str = "INFO",
+) -> None:
+    """Consume the settings' queue until stopped, `concurrency` processes each grading one job at a time.
+
+    Fails before consuming anything when the sandbox cannot run here, so a misconfigured
+    machine never takes jobs only to fail them.
+    """
+    from grader.sandbox import get_backend
+
+    get_backend(backend)
+    app = make_app(settings, backend=backend)
+    app.worker_main([
+        "worker",
+        f"--queues={settings.queue_name}",
+        f"--concurrency={concurrency}",
+        f"--hostname={name or f'grader@{socket.gethostname()}'}",
+        f"--loglevel={loglevel}",
+        # Peers' gossip and start-up sync serve remote control and revocation, which grading does not use.
+        "--without-gossip",
+        "--without-mingle",
+    ])
