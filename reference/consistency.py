@@ -3,7 +3,9 @@
 A wrong dropout mask should cost the mask points once, not again in every
 activation computed from it: each activation is checked against what the
 submission's own mask and own previous activation give. A step whose inputs have
-the wrong shape is left out, and the reference value is used instead.
+the wrong shape, are not finite, or are all zero is left out, and the reference
+value is used instead: an all-zero mask or gradient would make the derived value
+trivial, so returning zeros everywhere must not earn the derived outputs.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from reference.support.reg_utils import relu, sigmoid
 
 
 def _usable(array: np.ndarray | None, shape: tuple[int, ...]) -> bool:
-    return array is not None and array.shape == shape and bool(np.all(np.isfinite(array)))
+    return (
+        array is not None
+        and array.shape == shape
+        and bool(np.all(np.isfinite(array)))
+        and bool(np.any(array != 0))
+    )
 
 
 Expectation = tuple[np.ndarray, str]

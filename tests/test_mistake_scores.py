@@ -61,29 +61,32 @@ DESERVED = {
     # 1/m with m = 5 is right only in the public case (m = 5); elsewhere every dW is wrong, even
     # at λ = 0, because the data term is scaled by 1/m too: 4/20.
     "backward_l2_hardcoded_m": _deserved("backward_l2", 4, "dW1", "dW2", "dW3", "inputs"),
-    # Gradients are right; the cache's A1 is overwritten wherever A1 > 0, costing the inputs point.
-    # backward-l2-single-example has A1 = 0 everywhere (all hidden units dead), so nothing is
-    # modified there: 20 - 4 = 16/20.
-    "backward_l2_mutates_cache": _deserved("backward_l2", 16, "inputs"),
-    # `>` flips every mask entry (also at keep_prob = 1.0: all False instead of all True), so D1
-    # and D2 fail in all five cases; A1, A2, A3 are checked against the submission's own masks
-    # (reference/consistency.py) and pass: 30 - 10 = 20/30.
-    "forward_mask_greater": _deserved("forward_dropout", 20, "D1", "D2"),
+    # Gradients are right; the cache's A1 is overwritten wherever A1 > 0, costing the inputs point
+    # in every case (each case's A1 has positive entries): 20 - 5 = 15/20.
+    "backward_l2_mutates_cache": _deserved("backward_l2", 15, "inputs"),
+    # `>` flips every mask entry, so D1 and D2 fail in all five cases; A1, A2, A3 are checked
+    # against the submission's own masks (reference/consistency.py) and pass, except where a mask
+    # is all False, which is never used to derive activations (returning zeros must not pay):
+    # at keep_prob = 1.0 both masks are all False, so A1, A2, A3 are compared with the reference
+    # and lost, and with nothing right the inputs point too (0); in the single example D2 is all
+    # False, so A2 is lost (3). 4 + 0 + 4 + 3 + 4 = 15/30.
+    "forward_mask_greater": _deserved("forward_dropout", 15, "D1", "D2", "A1", "A2", "A3", "inputs"),
     # A1 is keep_prob times too small wherever it is non-zero; keep_prob = 1.0 hides it. A2 is
     # checked against the submission's own A1, so only A1 is lost, in four cases: 26/30.
     "forward_no_scaling_a1": _deserved("forward_dropout", 26, "A1"),
     # 0.5 is right at keep_prob = 0.5 (half: 6). Public, keep-all, non-square: masks differ and
     # A1, A2 are divided by 0.5 instead of keep_prob: 2 each (A3, inputs). Single example
-    # (keep_prob 0.8, RNG draws .678 .513 .624 | .477 .460): D1 = all False instead of all True,
-    # which makes A1 = 0 and then A2 = relu(b2) = 0 (b2 < 0), so the wrong scale changes nothing;
-    # D2 is True either way: only D1 is lost (5). 6 + 2 + 2 + 2 + 5 = 17/30.
-    "forward_hardcoded_keep_prob": _deserved("forward_dropout", 17, "D1", "D2", "A1", "A2"),
+    # (keep_prob 0.8): both masks differ; A1 follows the own D1 with the wrong scale (lost), A2
+    # and A3 are lost too as the own D2 is all False, which is never used to derive activations
+    # (reference/consistency.py): inputs remains (2). 6 + 2 + 2 + 2 + 2 = 14/30.
+    "forward_hardcoded_keep_prob": _deserved("forward_dropout", 14, "D1", "D2", "A1", "A2", "A3"),
     # randn draws normal values and consumes the RNG differently: D1 and D2 differ in every case
-    # (randn < 1.0 is not all True, so keep-all fails too); activations follow the own masks: 20/30.
-    "forward_randn_masks": _deserved("forward_dropout", 20, "D1", "D2"),
-    # Swapping the draw order changes both masks, except where every mask entry is True anyway:
-    # keep_prob = 1.0, and the single example whose five draws are all below 0.8: 4+6+4+6+4 = 24/30.
-    "forward_d2_before_d1": _deserved("forward_dropout", 24, "D1", "D2"),
+    # (randn < 1.0 is not all True, so keep-all fails too), except D2 of the single example, whose
+    # two comparisons come out as the uniform draws' do; activations follow the own masks: 21/30.
+    "forward_randn_masks": _deserved("forward_dropout", 21, "D1", "D2"),
+    # Swapping the draw order changes both masks, except at keep_prob = 1.0 (all True anyway)
+    # and D2 of the single example, which comes out the same by chance: 4+6+4+5+4 = 23/30.
+    "forward_d2_before_d1": _deserved("forward_dropout", 23, "D1", "D2"),
     # With-seed template: D1 matches the seed-1 variant; the reseed makes D2 the first draws of
     # seed 1 again. D2 is lost except at keep_prob = 1.0 and in the single example, where the
     # draws used (.417 .720 and the expected .302 .147) are all below 0.8: 30 - 3 = 27/30.

@@ -62,3 +62,20 @@ def test_public_cost_case_expects_the_course_value(assignment):
 def test_generated_file_is_plain_json(assignment):
     document = json.loads(assignment.generated_path.read_text())
     assert set(document) == {"format", "source_digest", "cases"}
+
+
+def test_cases_are_informative(assignment):
+    """No expected output or cached activation is all zeros, and every mask (keep_prob < 1) mixes
+    kept and dropped units: a degenerate case cannot tell right from wrong, and returning zeros
+    must not earn points."""
+    import numpy as np
+
+    for case in assignment.cases:
+        data = assignment.data[case.id]
+        for name, value in data.expected["default"].items():
+            if value.size > 1:
+                assert np.any(value), f"{case.id}: expected {name} is all zeros"
+            if name.startswith("D") and case.params.get("keep_prob", 1.0) < 1.0:
+                assert np.any(value) and not np.all(value), f"{case.id}: mask {name} is not mixed"
+        for index, value in enumerate(data.inputs.get("cache", ())):
+            assert value.size == 1 or np.any(value), f"{case.id}: cache[{index}] is all zeros"
