@@ -75,7 +75,15 @@ def _outcome(raw: RawRun, result: SandboxResult, limits: Limits, calls: int) -> 
             "your file could not be loaded: " + result.load_errors[0],
             "not run: your file could not be loaded",
         )
-    if not result.complete or raw.stdout_truncated:
+    if raw.stdout_truncated:
+        return _Outcome(
+            "error",
+            f"the run wrote more than {limits.stdout_bytes // (1024 * 1024)} MiB to the grader's output channel "
+            f"and was stopped after {reported} of {calls} calls; print less (and never to file descriptor 1 "
+            "of the grader directly)",
+            "not run: the run was stopped for writing too much output",
+        )
+    if not result.complete:
         return _Outcome(
             "error",
             f"the run ended unexpectedly after {reported} of {calls} calls"

@@ -55,6 +55,10 @@ class FileSource:
     def read(self) -> bytes:
         return Submission.from_path(self.path).content
 
+    def submission(self, name: str) -> Submission:
+        """The file as a submission; a symlink or special file keeps its reason to be refused."""
+        return dataclasses.replace(Submission.from_path(self.path), name=name)
+
     def __repr__(self) -> str:
         return f"FileSource({str(self.path)!r})"
 
@@ -70,6 +74,9 @@ class ZipSource:
         with zipfile.ZipFile(self.archive) as archive, archive.open(self.member) as handle:
             # One byte over the cap is enough for Submission.check to reject it.
             return handle.read(MAX_BYTES + 1)
+
+    def submission(self, name: str) -> Submission:
+        return Submission(name=name, content=self.read())
 
     def __repr__(self) -> str:
         return f"ZipSource({str(self.archive)!r}, {self.member!r})"
@@ -92,7 +99,7 @@ class Handin:
         return PurePosixPath(self.path).name
 
     def submission(self) -> Submission:
-        return Submission(name=self.name, content=self.source.read())
+        return self.source.submission(self.name)
 
 
 @dataclasses.dataclass(frozen=True)

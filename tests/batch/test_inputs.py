@@ -221,3 +221,16 @@ def test_an_input_that_is_no_folder_zip_or_csv_is_refused(tmp_path):
     (tmp_path / "x.txt").write_text("")
     with pytest.raises(BatchInputError, match="not a folder"):
         discover(tmp_path / "x.txt", FUNCTIONS)
+
+
+def test_a_symlinked_handin_is_refused_as_a_symlink(tmp_path):
+    from grader.batch.inputs import FileSource, Handin
+    from grader.submission import Rejected
+
+    target = tmp_path / "other_student.py"
+    target.write_text("x = 1\n")
+    link = tmp_path / "mine.py"
+    link.symlink_to(target)
+    submission = Handin(student_id="s1", path="mine.py", source=FileSource(link)).submission()
+    with pytest.raises(Rejected, match="link"):
+        submission.check()
