@@ -7,12 +7,12 @@ keeps the two equal; every report written is valid against the committed schema.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from grader.atomic import write_text
 
 SCHEMA_VERSION = "1"
 SCHEMA_PATH = Path(__file__).with_name("schema") / f"report.v{SCHEMA_VERSION}.json"
@@ -130,20 +130,8 @@ def render_schema() -> str:
 
 
 def write_report(report: Report, path: Path) -> Path:
-    """Write atomically: a reader sees the old report or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(report.to_json())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write the report atomically: a reader sees the old report or the new one, never half of one."""
+    return write_text(path, report.to_json())
 
 
 if __name__ == "__main__":

@@ -9,14 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 
 from grader.assignment import Assignment
+from grader.atomic import write_text
 from grader.batch.failures import case_failures, function_failures
 from grader.batch.page import summary_page
 from grader.report import FunctionResult, Report
@@ -134,22 +133,6 @@ def gradescope_results(report: Report) -> dict:
                        "grader_version": report.grader_version, "testcases_digest": report.testcases_digest},
         "tests": tests,
     }
-
-
-def write_text(path: Path, text: str) -> Path:
-    """Replace `path` atomically with `text`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_outputs(out: Path, reports: Mapping[str, Report], assignment: Assignment) -> None:
