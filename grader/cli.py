@@ -13,12 +13,9 @@ from pathlib import Path
 
 import click
 
+from grader.cli_options import UNSAFE_WARNING, chosen_backend, sandbox_options  # noqa: F401 (re-exported)
 from grader.errors import GraderError
 
-UNSAFE_WARNING = (
-    "WARNING: --unsafe-no-sandbox runs the submission as a plain process on this machine, "
-    "with your files, network and user. Use it only for code you trust."
-)
 
 
 class _DefaultGroup(click.Group):
@@ -68,10 +65,7 @@ def main() -> None:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the JSON report [default: ./<name>.report.json].")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the summary.")
-@click.option("--sandbox", type=click.Choice(["docker"]), default="docker", show_default=True,
-              help="Where the submission runs.")
-@click.option("--unsafe-no-sandbox", is_flag=True,
-              help="Run the submission as a plain local process (NOT a sandbox; trusted code only).")
+@sandbox_options
 @click.option("--timeout", type=click.FloatRange(min=1, max=600), default=None,
               help="Wall-clock limit for the whole run, in seconds [default: 20].")
 def grade_command(
@@ -86,9 +80,7 @@ def grade_command(
     from grader.submission import Submission
     from grader.summary import render
 
-    if unsafe_no_sandbox:
-        click.echo(UNSAFE_WARNING, err=True)
-    backend = "process" if unsafe_no_sandbox else sandbox
+    backend = chosen_backend(sandbox, unsafe_no_sandbox)
     try:
         report = grade(Submission.from_path(submission), backend=backend, timeout=timeout)
     except GraderError as exc:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from grader.cli_options import chosen_backend, sandbox_options
 from grader.errors import GraderError
 
 if TYPE_CHECKING:
@@ -68,10 +69,7 @@ class _GraderFailed(click.ClickException):
 @click.option("--id-pattern", metavar="RE",
               help="Regex with a named group `id`, searched in each file's path inside INPUT, "
                    "instead of the built-in LMS naming patterns.")
-@click.option("--sandbox", type=click.Choice(["docker"]), default="docker", show_default=True,
-              help="Where submissions run.")
-@click.option("--unsafe-no-sandbox", is_flag=True,
-              help="Run submissions as plain local processes (NOT a sandbox; trusted code only).")
+@sandbox_options
 @click.option("--timeout", type=click.FloatRange(min=1, max=600), default=None,
               help="Wall-clock limit per submission, in seconds [default: 20].")
 @click.option("--fail-under", "fail_under", type=Threshold(), default=None,
@@ -92,13 +90,10 @@ def batch_command(
     from grader.batch.progress import progress_for
     from grader.batch.run import grade_batch
 
-    if unsafe_no_sandbox:
-        from grader.cli import UNSAFE_WARNING
-
-        click.echo(UNSAFE_WARNING, err=True)
+    backend = chosen_backend(sandbox, unsafe_no_sandbox)
     try:
         result = grade_batch(source, out, jobs=jobs, roster=roster, id_pattern=id_pattern,
-                             backend="process" if unsafe_no_sandbox else sandbox, timeout=timeout,
+                             backend=backend, timeout=timeout,
                              progress=progress_for(Console(stderr=True)))
     except BatchInputError as exc:
         raise click.UsageError(str(exc)) from exc
