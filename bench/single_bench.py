@@ -12,6 +12,7 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,8 +48,10 @@ def main() -> dict[str, float]:
         report = grade(submission, backend="docker")
         assert report.score == report.max_score, report.message
 
+    report = Path(tempfile.mkdtemp(prefix="grader-bench-")) / "report.json"
+
     def cli() -> None:
-        subprocess.run([sys.executable, "-m", "grader", str(SUBMISSION), "--report", "/dev/null"],
+        subprocess.run([sys.executable, "-m", "grader", str(SUBMISSION), "--report", str(report)],
                        check=True, capture_output=True, cwd=ROOT)
 
     results = {"floor": _median_seconds(floor), "grade()": _median_seconds(library), "grade CLI": _median_seconds(cli)}
