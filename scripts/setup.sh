@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the grader and its tests need on a fresh Debian/Ubuntu machine:
-# system packages (Docker, debootstrap for the offline image base, Chromium for
+# system packages (Docker, debootstrap for the offline image base, bubblewrap and
+# Debian's python3-numpy for the light bwrap sandbox, Chromium for
 # the batch summary screenshot test, Redis for the scale-out tests) and the Python
 # package with its dev extras. Idempotent and quick when everything is there.
 set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
-APT_PACKAGES=(docker.io debootstrap chromium redis-server)
+APT_PACKAGES=(docker.io debootstrap bubblewrap python3-numpy chromium redis-server)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -22,5 +23,7 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-"$PYTHON" -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "as the 'root' user" || true
+# pip's own notices (root user, this machine's absent local mirrors) are noise here.
+"$PYTHON" -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 \
+    | grep -v -e "as the 'root' user" -e "^WARNING: Location 'file://" || true
 "$PYTHON" -c "import grader, pytest_jsonreport, docker" || { echo "the Python package did not install" >&2; exit 1; }
