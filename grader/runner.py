@@ -78,7 +78,18 @@ class _Capture:
                 stream.flush()
             except BaseException:  # the student may have replaced or closed sys.stdout
                 pass
-        time.sleep(0.01)  # let the drain thread catch up with what was just flushed
+        # Point fds 1 and 2 away from the pipe so the drain thread reads to its end; a child
+        # process of the student's may still hold the pipe open, hence the bounded join.
+        try:
+            sink = os.open(os.devnull, os.O_WRONLY)
+        except OSError:
+            sink = None
+        for fd in (1, 2):
+            try:
+                os.dup2(sink, fd) if sink is not None else os.close(fd)
+            except OSError:
+                pass
+        self._thread.join(timeout=1.0)
         return self.head.decode("utf-8", "replace"), self.total
 
 

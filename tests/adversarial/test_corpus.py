@@ -1,4 +1,4 @@
-"""Every file of the adversarial corpus, graded by the real engine on every backend.
+"""Every file of the adversarial corpus, graded by the real engine on every backend (process, bwrap, docker).
 
 For each file (`submissions/adversarial/expected.toml` says what it must get): the
 grader survives, writes a schema-valid report with the expected status and a message
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "submissions" / "adversarial"
 MANIFEST: dict[str, dict[str, Any]] = tomllib.loads((CORPUS / "expected.toml").read_text())
 TIMEOUT = 10.0
-MARGIN = {"process": 8.0, "docker": 15.0}
+MARGIN = {"process": 8.0, "bwrap": 10.0, "docker": 15.0}
 """Seconds a grade may take beyond TIMEOUT: checks, container start and removal, a busy machine."""
 WORKERS = 3
 CANARY = Path("/tmp/grader-adversarial-canary")
@@ -305,12 +305,12 @@ _BATCHES: dict[str, _Batch] = {}
 
 def _batch(backend: str) -> _Batch:
     if backend not in _BATCHES:
-        if backend == "docker":
+        if backend != "process":
             try:
-                get_backend("docker")
+                get_backend(backend)
             except SandboxUnavailable as exc:
                 if os.environ.get("CI") == "true":
-                    pytest.fail(f"CI must have the Docker sandbox: {exc}", pytrace=False)
+                    pytest.fail(f"CI must have the {backend} sandbox: {exc}", pytrace=False)
                 pytest.skip(str(exc))
         _BATCHES[backend] = _grade_corpus(backend)
     return _BATCHES[backend]
@@ -382,7 +382,13 @@ def test_corpus_file_on_docker_backend(name, report_validator):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["process", pytest.param("docker", marks=pytest.mark.docker)])
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_corpus_file_on_bwrap_backend(name, report_validator):
+    _run_check(name, "bwrap", report_validator)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["process", "bwrap", pytest.param("docker", marks=pytest.mark.docker)])
 def test_no_process_or_container_outlives_the_corpus(backend):
     _batch(backend)
     assert _process_backend_orphans() == []
@@ -394,7 +400,7 @@ def test_no_process_or_container_outlives_the_corpus(backend):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["process", pytest.param("docker", marks=pytest.mark.docker)])
+@pytest.mark.parametrize("backend", ["process", "bwrap", pytest.param("docker", marks=pytest.mark.docker)])
 def test_corpus_stays_within_its_time_budget(backend):
     """Keeps CI fast: the whole corpus of one backend in under three minutes."""
     assert _batch(backend).seconds < 180
