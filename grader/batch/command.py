@@ -22,6 +22,7 @@ from grader.cli_options import chosen_backend, sandbox_options
 from grader.errors import GraderError
 
 if TYPE_CHECKING:
+    from grader.batch.executor import Executor
     from grader.batch.run import BatchResult
 
 EXIT_BELOW = 1
@@ -74,9 +75,15 @@ class _GraderFailed(click.ClickException):
               help="Wall-clock limit per submission, in seconds [default: 20].")
 @click.option("--fail-under", "fail_under", type=Threshold(), default=None,
               help="Exit 1 if any student scores below SCORE: points (60) or a percentage (75%).")
+@click.option("--queue", "queue", type=click.Choice(["embedded", "celery"]), default="embedded", show_default=True,
+              help="Grade on this machine (--jobs processes), or on `grade worker` machines through Redis "
+                   "(they choose the sandbox and cap --timeout; see docs/deployment.md).")
+@click.option("--broker", "broker_url", metavar="URL", envvar="GRADER_BROKER_URL", show_envvar=True,
+              help="Redis URL of the Celery queue (with --queue celery) [default: redis://127.0.0.1:6379/0].")
 def batch_command(
     source: Path, out: Path, jobs: int, roster: Path | None, id_pattern: str | None, sandbox: str,
-    unsafe_no_sandbox: bool, timeout: float | None, fail_under: tuple[float, bool] | None,
+    unsafe_no_sandbox: bool, timeout: float | None, fail_under: tuple[float, bool] | None, queue: str,
+    broker_url: str | None,
 ) -> None:
     """Grade every submission in INPUT: a folder, an LMS bulk-download zip or a CSV manifest.
 
@@ -90,10 +97,13 @@ def batch_command(
     from grader.batch.progress import progress_for
     from grader.batch.run import grade_batch
 
-    backend = chosen_backend(sandbox, unsafe_no_sandbox)
+    if queue == "celery" and unsafe_no_sandbox:
+        raise click.UsageError("with --queue celery the workers choose the sandbox (grade worker --backend)")
+    backend = "celery" if queue == "celery" else chosen_backend(sandbox, unsafe_no_sandbox)
     try:
+        executor = _celery_executor(broker_url, timeout) if queue == "celery" else None
         result = grade_batch(source, out, jobs=jobs, roster=roster, id_pattern=id_pattern,
-                             backend=backend, timeout=timeout,
+                             backend=backend, timeout=timeout, executor=executor,
                              progress=progress_for(Console(stderr=True)))
     except BatchInputError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -105,6 +115,14 @@ def batch_command(
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     sys.exit(_summarize(result, fail_under))
+
+
+def _celery_executor(broker_url: str | None, timeout: float | None) -> Executor:
+    """The executor of --queue celery: jobs keyed by this tree's test cases, sent to Redis."""
+    from grader.assignment import load_assignment
+    from grader.batch.queued import celery_executor
+
+    return celery_executor(broker_url, digest=load_assignment().digest, timeout=timeout)
 
 
 def _summarize(result: BatchResult, fail_under: tuple[float, bool] | None) -> int:

@@ -12,7 +12,12 @@ import base64
 import dataclasses
 from typing import Any, Protocol
 
+from grader.errors import GraderError
 from grader.submission import Submission
+
+
+class QueueUnavailable(GraderError):
+    """The queue's broker or result store does not answer."""
 
 
 @dataclasses.dataclass(frozen=True)

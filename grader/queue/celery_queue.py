@@ -7,12 +7,17 @@ a job submitted again whose result is already stored is answered from the store.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
-from grader.queue.base import Job, Outcome, job_payload
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
+
+from grader.queue.base import Job, Outcome, QueueUnavailable, job_payload
 from grader.queue.settings import QueueSettings
-from grader.queue.tasks import TASK_NAME, make_app
+from grader.queue.tasks import ATTEMPTS_PREFIX, TASK_NAME, make_app
 
 POLL_SECONDS = 0.1
 READY_STATES = ("SUCCESS", "FAILURE")
@@ -29,22 +34,32 @@ class CeleryQueue:
         self._ready: list[Outcome] = []
 
     def submit(self, job: Job) -> None:
-        """Send the job, unless its result is already stored; sending a pending key again re-sends it.
+        """Send the job, unless its report is already stored; sending a pending key again re-sends it.
 
         A second message for one key costs at most a second run: the task returns the stored
         report when the first run has finished (and the first stored report is the one kept).
         """
+        with self._reachable():
+            self._send(job)
+
+    def _send(self, job: Job) -> None:
         stored = self._backend.get_task_meta(job.key)
         if stored.get("status") in READY_STATES:
-            self._ready.append(_outcome(job.key, stored))
-            return
+            outcome = _outcome(job.key, stored)
+            if outcome.report is not None:
+                self._ready.append(outcome)
+                return
+            # It ended without a report before: submitting it again is a retry, with fresh attempts.
+            self._backend.forget(job.key)
+            self._backend.client.delete(ATTEMPTS_PREFIX + job.key)
         self._app.send_task(TASK_NAME, args=[job_payload(job)], task_id=job.key, queue=self._settings.queue_name)
         self._pending.add(job.key)
 
     def finished(self, timeout: float) -> list[Outcome]:
         deadline = time.monotonic() + timeout
         while True:
-            self._collect()
+            with self._reachable():
+                self._collect()
             if self._ready or time.monotonic() >= deadline:
                 outcomes, self._ready = self._ready, []
                 return outcomes
@@ -55,6 +70,16 @@ class CeleryQueue:
 
     def close(self) -> None:
         self._app.close()
+
+    @contextlib.contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """Turn a broker or result store that does not answer into one clear error."""
+        try:
+            yield
+        except (OperationalError, RedisError, OSError) as error:
+            raise QueueUnavailable(
+                f"the Redis queue at {_safe(self._settings.broker_url)} does not answer: {error}"
+            ) from error
 
     def _collect(self) -> None:
         """Move every pending job whose result is stored to the ready list."""
@@ -78,3 +103,9 @@ def _outcome(key: str, meta: dict[str, Any]) -> Outcome:
         return Outcome(key, result.get("report"), result.get("error", ""), result.get("worker", ""))
     error = meta.get("result")
     return Outcome(key, None, f"the grading task failed: {type(error).__name__}: {error}")
+
+
+def _safe(url: str) -> str:
+    """A Redis URL without its password, for messages."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"

@@ -6,6 +6,8 @@ import os
 
 import click
 
+from grader.sandbox import BACKENDS
+
 
 @click.command("worker")
 @click.option("--broker", "broker_url", metavar="URL", envvar="GRADER_BROKER_URL", show_envvar=True,
@@ -14,7 +16,7 @@ import click
               show_envvar=True, help="Redis URL for results [default: the broker].")
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
               help="Jobs graded at once (worker processes).")
-@click.option("--backend", type=click.Choice(["docker", "process"]), default="docker", show_default=True,
+@click.option("--backend", type=click.Choice(BACKENDS), default="docker", show_default=True,
               help="Sandbox the jobs run in ('process' is NOT a sandbox; trusted code only).")
 @click.option("--queue", "queue_name", metavar="NAME", envvar="GRADER_QUEUE_NAME", show_envvar=True,
               default="grader", show_default=True, help="Celery queue to consume.")
@@ -33,13 +35,12 @@ def worker_command(
     """
     from pydantic import ValidationError
 
+    from grader.cli_options import UNSAFE_BACKEND, UNSAFE_WARNING
     from grader.errors import GraderError
     from grader.queue.settings import QueueSettings
     from grader.queue.worker import run_worker
 
-    if backend == "process":
-        from grader.cli import UNSAFE_WARNING
-
+    if backend == UNSAFE_BACKEND:
         click.echo(UNSAFE_WARNING, err=True)
     overrides = {"broker_url": broker_url, "queue_name": queue_name}
     if result_backend_url:

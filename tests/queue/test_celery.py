@@ -155,3 +155,15 @@ def test_a_docker_worker_grades_like_the_embedded_queue_in_docker(start_worker, 
     embedded.close()
     assert {key: report["backend"] for key, report in got.items()} == {"correct": "docker", "mistake": "docker"}
     assert {key: comparable(report) for key, report in got.items()} == expected
+
+
+def test_a_job_that_ended_without_a_report_is_graded_again_when_submitted_again(
+    start_worker, celery_queue, redis_server,
+):
+    worker = start_worker("w1@test")
+    bug = Job("bug", Submission("bug.py", b"# " + BUG_MARKER + b"\n"), JOB_TIMEOUT)
+    celery_queue.submit(bug)
+    assert collect(celery_queue, 1, 120)[0].report is None
+    celery_queue.submit(bug)  # a batch re-run retries what the grader failed on
+    assert collect(celery_queue, 1, 120)[0].report is None
+    assert worker.log.read_text(errors="replace").count("grading job bug (attempt 1)") == 2
