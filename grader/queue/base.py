@@ -51,10 +51,6 @@ class JobQueue(Protocol):
         """Outcomes that arrived since the last call, waiting up to `timeout` s for the first one."""
         ...
 
-    def pending(self) -> int:
-        """Jobs submitted whose outcome was not handed out yet."""
-        ...
-
     def close(self) -> None:
         """Stop collecting; jobs already handed to workers may still finish elsewhere."""
         ...

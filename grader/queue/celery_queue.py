@@ -31,7 +31,7 @@ class CeleryQueue:
         self._app = make_app(settings)
         self._backend = self._app.backend
         self._pending: set[str] = set()
-        self._ready: list[Outcome] = []
+        self._ready: dict[str, Outcome] = {}
 
     def submit(self, job: Job) -> None:
         """Send the job, unless its report is already stored; sending a pending key again re-sends it.
@@ -47,7 +47,8 @@ class CeleryQueue:
         if stored.get("status") in READY_STATES:
             outcome = _outcome(job.key, stored)
             if outcome.report is not None:
-                self._ready.append(outcome)
+                self._pending.discard(job.key)
+                self._ready[job.key] = outcome
                 return
             # It ended without a report before: submitting it again is a retry, with fresh attempts.
             self._backend.forget(job.key)
@@ -61,12 +62,9 @@ class CeleryQueue:
             with self._reachable():
                 self._collect()
             if self._ready or time.monotonic() >= deadline:
-                outcomes, self._ready = self._ready, []
+                outcomes, self._ready = list(self._ready.values()), {}
                 return outcomes
             time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
-
-    def pending(self) -> int:
-        return len(self._pending) + len(self._ready)
 
     def close(self) -> None:
         self._app.close()
@@ -93,7 +91,7 @@ class CeleryQueue:
             meta = self._backend.decode_result(value)
             if meta.get("status") in READY_STATES:
                 self._pending.discard(key)
-                self._ready.append(_outcome(key, meta))
+                self._ready[key] = _outcome(key, meta)
 
 
 def _outcome(key: str, meta: dict[str, Any]) -> Outcome:

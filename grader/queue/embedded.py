@@ -47,10 +47,6 @@ class EmbeddedQueue:
             self._pending.difference_update(outcome.key for outcome in outcomes)
         return outcomes
 
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._pending)
-
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
