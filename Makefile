@@ -44,6 +44,7 @@ bench: image
 	$(PYTHON) bench/single_bench.py
 	$(PYTHON) bench/batch_bench.py
 	$(PYTHON) bench/service_bench.py
+	$(PYTHON) bench/queue_bench.py
 
 clean:
 	rm -rf out/ .pytest_cache/ build/ *.egg-info

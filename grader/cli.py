@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from grader.cli_options import UNSAFE_WARNING, chosen_backend, sandbox_options  # noqa: F401 (re-exported)
+from grader.cli_options import chosen_backend, sandbox_options
 from grader.errors import GraderError
 
 
@@ -28,6 +28,7 @@ class _DefaultGroup(click.Group):
     default_command = "submission"
     lazy_commands = {
         "batch": "grader.batch.command:batch_command",
+        "worker": "grader.queue.command:worker_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
