@@ -17,6 +17,7 @@ import httpx
 
 from grader.service import lti
 from grader.service.metrics import Metrics
+from grader.service.polling import claim_loop
 from grader.service.retry import DISABLED, RetryPolicy, decide
 from grader.service.signing import signed_headers
 from grader.service.store import Delivery, Store
@@ -83,21 +84,8 @@ class Dispatcher:
         self._wake.set()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                delivery = self._store.claim_delivery(self._clock(), self._lease_seconds)
-            except Exception:
-                log.exception("could not claim a delivery")
-                delivery = None
-            if delivery is None:
-                self._wake.wait(self._poll_seconds)
-                self._wake.clear()
-                continue
-            try:
-                self._attempt(delivery)
-            except Exception:
-                # The lease expires and the delivery is tried again; nothing is lost.
-                log.exception("delivery %s could not be recorded", delivery.id)
+        claim_loop(self._stop, self._wake, self._poll_seconds,
+                   lambda: self._store.claim_delivery(self._clock(), self._lease_seconds), self._attempt, "delivery")
 
     def _attempt(self, delivery: Delivery) -> None:
         if self._store.is_disabled(delivery.url):

@@ -18,6 +18,7 @@ from typing import Any
 from grader.queue.grading import GradeFn
 from grader.service.metrics import Metrics
 from grader.service.payloads import plan_deliveries
+from grader.service.polling import claim_loop
 from grader.service.store import ClaimedJob, Result, Store
 from grader.submission import Submission
 
@@ -97,26 +98,17 @@ class WorkerPool:
         self._threads.append(thread)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                job = self._store.claim_job(self._clock(), self._lease_seconds)
-            except Exception:
-                log.exception("could not claim a job")
-                job = None
-            if job is None:
-                self._wake.wait(self._poll_seconds)
-                self._wake.clear()
-                continue
+        claim_loop(self._stop, self._wake, self._poll_seconds,
+                   lambda: self._store.claim_job(self._clock(), self._lease_seconds), self._track, "job")
+
+    def _track(self, job: ClaimedJob) -> None:
+        with self._in_flight_lock:
+            self._in_flight.add(job.lease_token)
+        try:
+            self._process(job)
+        finally:
             with self._in_flight_lock:
-                self._in_flight.add(job.lease_token)
-            try:
-                self._process(job)
-            except Exception:
-                # The lease runs out and another worker takes the job; nothing is lost.
-                log.exception("job %s could not be recorded", job.id)
-            finally:
-                with self._in_flight_lock:
-                    self._in_flight.discard(job.lease_token)
+                self._in_flight.discard(job.lease_token)
 
     def _process(self, job: ClaimedJob) -> None:
         if job.attempts > self._max_attempts:
