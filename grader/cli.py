@@ -104,8 +104,11 @@ def grade_command(
 @click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on [default: 8000].")
 @click.option("--database", type=click.Path(dir_okay=False, path_type=Path), help="SQLite database file.")
 @click.option("--workers", type=click.IntRange(min=1), help="Grading workers in this process.")
-@click.option("--backend", "grade_backend", type=click.Choice(["docker", "process"]),
+@click.option("--backend", "grade_backend", type=click.Choice(["docker", "bwrap", "process"]),
               help="Sandbox for grading ('process' is NOT a sandbox) [default: docker].")
+@click.option("--queue", type=click.Choice(["embedded", "celery"]),
+              help="Grade in this process (embedded) or on `grade worker` machines [default: embedded].")
+@click.option("--broker", "broker_url", metavar="URL", help="Redis URL of the Celery broker (with --queue celery).")
 def serve_command(config_file: Path | None, **options: object) -> None:
     """Run the LMS webhook service (FastAPI on uvicorn) with its grading workers."""
     from pydantic import ValidationError

@@ -14,7 +14,6 @@ without an outcome end the job as `internal_error`.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 import time
@@ -22,9 +21,8 @@ from collections.abc import Callable
 
 from grader.queue import Job, JobQueue, Outcome
 from grader.service.metrics import Metrics
-from grader.service.payloads import plan_deliveries
 from grader.service.store import ClaimedJob, Result, Store
-from grader.service.workers import internal_error
+from grader.service.workers import finish_job, internal_error
 from grader.submission import Submission
 
 log = logging.getLogger(__name__)
@@ -128,10 +126,4 @@ class QueueDispatcher:
         self._complete(job, result_from_outcome(outcome))
 
     def _complete(self, job: ClaimedJob, result: Result) -> None:
-        now = self._clock()
-        completed_at = dt.datetime.fromtimestamp(now, dt.timezone.utc)
-        if self._store.complete_job(job, result, plan_deliveries(job, result, completed_at), now):
-            self._metrics.inc("grader_jobs_finished_total", status=result.status)
-            self._on_complete()
-        else:
-            log.warning("job %s lost its lease before its outcome arrived; the outcome was discarded", job.id)
+        finish_job(self._store, self._metrics, self._on_complete, self._clock(), job, result)

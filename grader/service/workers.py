@@ -40,6 +40,19 @@ def internal_error(message: str) -> Result:
     return Result(status="internal_error", score=0.0, max_score=0.0, report=report)
 
 
+
+def finish_job(
+    store: Store, metrics: Metrics, on_complete: Callable[[], None], now: float, job: ClaimedJob, result: Result
+) -> bool:
+    """Record a job's result and its deliveries in one transaction, if the job still holds its lease."""
+    completed_at = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+    if store.complete_job(job, result, plan_deliveries(job, result, completed_at), now):
+        metrics.inc("grader_jobs_finished_total", status=result.status)
+        on_complete()
+        return True
+    log.warning("job %s lost its lease before its result was recorded; the result was discarded", job.id)
+    return False
+
 class WorkerPool:
     """Grading threads plus a heartbeat that keeps their leases alive."""
 
@@ -129,13 +142,7 @@ class WorkerPool:
         self._complete(job, result)
 
     def _complete(self, job: ClaimedJob, result: Result) -> None:
-        now = self._clock()
-        completed_at = dt.datetime.fromtimestamp(now, dt.timezone.utc)
-        if self._store.complete_job(job, result, plan_deliveries(job, result, completed_at), now):
-            self._metrics.inc("grader_jobs_finished_total", status=result.status)
-            self._on_complete()
-        else:
-            log.warning("job %s lost its lease before finishing; its result was discarded", job.id)
+        finish_job(self._store, self._metrics, self._on_complete, self._clock(), job, result)
 
     def _heartbeat(self) -> None:
         interval = self._lease_seconds / 3
