@@ -104,17 +104,18 @@ def grade_command(
 @click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on [default: 8000].")
 @click.option("--database", type=click.Path(dir_okay=False, path_type=Path), help="SQLite database file.")
 @click.option("--workers", type=click.IntRange(min=1), help="Grading workers in this process.")
-@click.option("--backend", "grade_backend", type=click.Choice(["docker", "bwrap", "process"]),
-              help="Sandbox for grading ('process' is NOT a sandbox) [default: docker].")
+@sandbox_options
 @click.option("--queue", type=click.Choice(["embedded", "celery"]),
               help="Grade in this process (embedded) or on `grade worker` machines [default: embedded].")
 @click.option("--broker", "broker_url", metavar="URL", help="Redis URL of the Celery broker (with --queue celery).")
-def serve_command(config_file: Path | None, **options: object) -> None:
+def serve_command(config_file: Path | None, sandbox: str, unsafe_no_sandbox: bool, **options: object) -> None:
     """Run the LMS webhook service (FastAPI on uvicorn) with its grading workers."""
     from pydantic import ValidationError
 
     from grader.service import load_settings, serve
 
+    if unsafe_no_sandbox or sandbox != "docker":
+        options["grade_backend"] = chosen_backend(sandbox, unsafe_no_sandbox)
     try:
         settings = load_settings(config_file=config_file, **{k: v for k, v in options.items() if v is not None})
     except ValidationError as exc:

@@ -69,7 +69,7 @@ def test_grade_serve_answers_health_checks(tmp_path):
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "grader", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--database", str(tmp_path / "service.db"), "--backend", "process"],
+         "--database", str(tmp_path / "service.db"), "--unsafe-no-sandbox"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from grader.sandbox import BACKENDS
+from grader.cli_options import chosen_backend, sandbox_options
 
 
 @click.command("worker")
@@ -16,16 +16,15 @@ from grader.sandbox import BACKENDS
               show_envvar=True, help="Redis URL for results [default: the broker].")
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,
               help="Jobs graded at once (worker processes).")
-@click.option("--backend", type=click.Choice(BACKENDS), default="docker", show_default=True,
-              help="Sandbox the jobs run in ('process' is NOT a sandbox; trusted code only).")
+@sandbox_options
 @click.option("--queue", "queue_name", metavar="NAME", envvar="GRADER_QUEUE_NAME", show_envvar=True,
               default="grader", show_default=True, help="Celery queue to consume.")
 @click.option("--name", metavar="NAME", help="Worker name in logs and results [default: grader@<host name>].")
 @click.option("--loglevel", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
               default="INFO", show_default=True)
 def worker_command(
-    broker_url: str, result_backend_url: str | None, concurrency: int, backend: str, queue_name: str,
-    name: str | None, loglevel: str,
+    broker_url: str, result_backend_url: str | None, concurrency: int, sandbox: str, unsafe_no_sandbox: bool,
+    queue_name: str, name: str | None, loglevel: str,
 ) -> None:
     """Grade jobs from a Redis queue (Celery) for `grade serve` and `grade batch --queue celery`.
 
@@ -35,13 +34,11 @@ def worker_command(
     """
     from pydantic import ValidationError
 
-    from grader.cli_options import UNSAFE_BACKEND, UNSAFE_WARNING
     from grader.errors import GraderError
     from grader.queue.settings import QueueSettings
     from grader.queue.worker import run_worker
 
-    if backend == UNSAFE_BACKEND:
-        click.echo(UNSAFE_WARNING, err=True)
+    backend = chosen_backend(sandbox, unsafe_no_sandbox)
     overrides = {"broker_url": broker_url, "queue_name": queue_name}
     if result_backend_url:
         overrides["result_backend_url"] = result_backend_url

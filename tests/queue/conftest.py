@@ -144,7 +144,8 @@ def start_worker(redis_server: RedisServer, tmp_path: Path) -> Iterator[Callable
         log = tmp_path / f"{name}.log"
         with open(log, "wb") as log_file:
             process = subprocess.Popen(
-                [sys.executable, "-m", "grader.queue", "--broker", redis_server.url, "--backend", backend,
+                [sys.executable, "-m", "grader.queue", "--broker", redis_server.url,
+                 *(["--unsafe-no-sandbox"] if backend == "process" else ["--sandbox", backend]),
                  "--concurrency", str(concurrency), "--name", name],
                 cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **TEST_SETTINGS, **env},
                 stdout=log_file, stderr=subprocess.STDOUT,
