@@ -53,10 +53,7 @@ def render(report: Report, console: Console) -> None:
         if not failures:
             continue
         console.print(f"[bold]{name}[/]")
-        for line in failures[:MAX_MESSAGES]:
-            console.print(f"  - {line}", highlight=False, markup=False)
-        if len(failures) > MAX_MESSAGES:
-            console.print(f"  … and {len(failures) - MAX_MESSAGES} more (see the JSON report)")
+        # The diagnosis first: it is the one line a student should read.
         function = report.functions[name]
         for mistake in function.diagnosis:
             console.print(f"  [bold]diagnosed[/] [dim]({mistake.id})[/]: ", end="")
@@ -64,6 +61,10 @@ def render(report: Report, console: Console) -> None:
         for observation in function.observations:
             console.print("  [dim]measured:[/] ", end="")
             console.print(observation, highlight=False, markup=False)
+        for line in failures[:MAX_MESSAGES]:
+            console.print(f"  - {line}", highlight=False, markup=False)
+        if len(failures) > MAX_MESSAGES:
+            console.print(f"  … and {len(failures) - MAX_MESSAGES} more (see the JSON report)")
     for error in report.load_errors[:MAX_MESSAGES]:
         console.print(f"[yellow]while loading:[/] {error}", highlight=False)
     if report.skipped_statements:
