@@ -354,37 +354,25 @@ def _check(name: str, backend: str, report_validator) -> None:
     assert run.seconds <= TIMEOUT + MARGIN[backend], f"took {run.seconds:.1f} s"
 
 
-def _run_check(name: str, backend: str, report_validator) -> None:
-    issue = MANIFEST[name].get("known_issue")
-    if not issue:
-        _check(name, backend, report_validator)
-        return
-    try:
-        _check(name, backend, report_validator)
-    except AssertionError as exc:
-        pytest.xfail(f"known issue: {issue} ({str(exc).splitlines()[0]})")
-    pytest.fail(f"the known issue is fixed; remove known_issue for {name} from expected.toml")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_corpus_file_on_process_backend(name, report_validator):
     if MANIFEST[name].get("sandbox_only"):
         pytest.skip("only a sandbox can stop this; the process backend is not one (it shares the host)")
-    _run_check(name, "process", report_validator)
+    _check(name, "process", report_validator)
 
 
 @pytest.mark.slow
 @pytest.mark.docker
 @pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_corpus_file_on_docker_backend(name, report_validator):
-    _run_check(name, "docker", report_validator)
+    _check(name, "docker", report_validator)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_corpus_file_on_bwrap_backend(name, report_validator):
-    _run_check(name, "bwrap", report_validator)
+    _check(name, "bwrap", report_validator)
 
 
 @pytest.mark.slow
