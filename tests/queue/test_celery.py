@@ -39,11 +39,15 @@ def _slow_correct(seconds_per_call: float) -> bytes:
 
 
 def _started_on(redis_server, key: str, seconds: float = 60) -> str:
-    """The worker that started `key` (task_track_started stores its host name), waiting for the start."""
+    """The worker that started grading `key`, waiting for the start.
+
+    task_track_started stores the worker's host name before the task body runs; the task counts
+    its attempt a moment later, so both must be seen before the worker is really grading `key`.
+    """
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         raw = redis_server.client.get(f"celery-task-meta-{key}")
-        if raw is not None and json.loads(raw)["status"] == "STARTED":
+        if raw is not None and json.loads(raw)["status"] == "STARTED" and redis_server.attempts(key) >= 1:
             return json.loads(raw)["result"]["hostname"]
         time.sleep(0.05)
     raise AssertionError(f"no worker started {key} within {seconds} s")
