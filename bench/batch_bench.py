@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from grader.batch.executor import DEFAULT_JOBS  # noqa: E402
 from grader.batch.progress import LogProgress  # noqa: E402
 from grader.batch.run import grade_batch  # noqa: E402
 
@@ -83,7 +84,7 @@ def measure(source: Path, work: Path, backend: str, jobs: int, files: str, stude
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=240)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="batch-bench-") as temp:
         work = Path(temp)

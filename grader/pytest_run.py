@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_jsonreport.plugin
 from pytest_jsonreport.plugin import JSONReport
 
+from grader.check_outputs import CaseFile
 from grader.checks import Check
 
 CHECKS_MODULE = Path(__file__).with_name("check_outputs.py")
@@ -28,12 +30,11 @@ class _ChecksPlugin:
     def __init__(self, checks: list[Check]) -> None:
         self.checks = checks
 
-    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        if "case_checks" in metafunc.fixturenames:
-            by_case: dict[str, list[Check]] = {}
-            for check in self.checks:
-                by_case.setdefault(check.case.id, []).append(check)
-            metafunc.parametrize("case_checks", list(by_case.values()), ids=list(by_case))
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pycollect_makemodule(self, module_path: Path, parent: pytest.Collector) -> CaseFile | None:
+        if module_path == CHECKS_MODULE:
+            return CaseFile.from_parent(parent, path=module_path, checks=self.checks)
+        return None
 
 
 @contextlib.contextmanager
@@ -59,7 +60,6 @@ def run_checks(checks: list[Check]) -> dict[str, Any]:
         "--rootdir", str(CHECKS_MODULE.parent),
         "--import-mode=importlib",
         "--capture=no",
-        "-p", "pytest_jsonreport.plugin",
         "--json-report-file=none",
         "-qq",
         "-rN",
@@ -68,7 +68,9 @@ def run_checks(checks: list[Check]) -> dict[str, Any]:
         *[arg for name in _UNUSED_PLUGINS for arg in ("-p", f"no:{name}")],
     ]
     with _LOCK, contextlib.redirect_stdout(io.StringIO()), _no_plugin_autoload():
-        exit_code = pytest.main(args, plugins=[_ChecksPlugin(checks), recorder])
+        # The plugin module as an object, not `-p`: a `-p` name makes pytest scan every installed
+        # distribution's entry points, on each run.
+        exit_code = pytest.main(args, plugins=[_ChecksPlugin(checks), pytest_jsonreport.plugin, recorder])
     report = recorder.report
     if report is None or exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"the checks did not run (pytest exit code {int(exit_code)})")

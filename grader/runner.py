@@ -3,9 +3,9 @@
 This file runs inside the sandbox, next to untrusted code, so it imports only the
 standard library and numpy and never anything from the grader package. It reads one
 bundle (an `.npz`, `allow_pickle=False`) from stdin: `__plan__` (JSON: what to call,
-how), `__submission__` (the source bytes) and the input arrays. It writes one line
-per event to stdout, each `FRAME_PREFIX` + JSON. Nothing it writes is trusted by
-the grader, which validates every frame.
+how), `__submission__` (the source bytes) and `__inputs__` (every input array's bytes,
+located by the plan). It writes one line per event to stdout, each `FRAME_PREFIX` +
+JSON. Nothing it writes is trusted by the grader, which validates every frame.
 """
 
 import ast
@@ -278,13 +278,20 @@ def _get_ipython():
 # ---------------------------------------------------------------- calling
 
 
-def _build_arg(spec, arrays):
+def _build_arg(spec, inputs):
+    """A fresh argument: arrays are new copies of their bytes in the inputs blob."""
     if "array" in spec:
-        return np.array(arrays[spec["array"]], copy=True)
+        where = spec["array"]
+        dtype = np.dtype(where["dtype"])
+        count = 1
+        for size in where["shape"]:
+            count *= size
+        flat = np.frombuffer(inputs, dtype=dtype, count=count, offset=where["offset"])
+        return flat.reshape(where["shape"]).copy()
     if "tuple" in spec:
-        return tuple(_build_arg(item, arrays) for item in spec["tuple"])
+        return tuple(_build_arg(item, inputs) for item in spec["tuple"])
     if "dict" in spec:
-        return {key: _build_arg(item, arrays) for key, item in spec["dict"].items()}
+        return {key: _build_arg(item, inputs) for key, item in spec["dict"].items()}
     return spec["value"]
 
 
@@ -405,9 +412,9 @@ def _read_outputs(returned, wanted, room, time_budget):
     return {name: outputs.get(name, {"error": "took too long to read"}) for name in wanted}
 
 
-def _call(fn, call, arrays, room, time_budget):
+def _call(fn, call, inputs, room, time_budget):
     """Call one function on fresh copies of its inputs and describe the outcome."""
-    args = [_build_arg(spec, arrays) for spec in call["args"]]
+    args = [_build_arg(spec, inputs) for spec in call["args"]]
     before = [_snapshot(arg) for arg in args]
     np.random.seed(call["seed"])
     random.seed(call["seed"])
@@ -444,7 +451,7 @@ def main():
     bundle = np.load(io.BytesIO(sys.stdin.buffer.read()), allow_pickle=False)
     plan = json.loads(bytes(bundle["__plan__"]).decode("utf-8"))
     source = bytes(bundle["__submission__"])
-    arrays = {key: bundle[key] for key in bundle.files if not key.startswith("__")}
+    inputs = bundle["__inputs__"].tobytes()
     channel = os.fdopen(os.dup(1), "wb")
     capture = _Capture(plan["stdout_limit"])
     os.chdir(os.environ.get("HOME", "/tmp"))
@@ -476,7 +483,7 @@ def main():
             outcome = {"status": "timeout", "message": "was not run again after an earlier case took too long"}
         else:
             try:
-                outcome = _call(fn, call, arrays, room, plan["call_seconds"])
+                outcome = _call(fn, call, inputs, room, plan["call_seconds"])
             except CallTimeout:  # the alarm fired between the call's end and disarming it
                 outcome = {"status": "timeout", "message": "took longer than %.0f s" % plan["call_seconds"]}
             if outcome["status"] == "timeout":

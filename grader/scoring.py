@@ -24,8 +24,7 @@ def _recorded(pytest_report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Check id -> recorded verdict, for every case test that ran to its end."""
     recorded = {}
     for test in pytest_report.get("tests", []):
-        nodeid = test["nodeid"]
-        case_id = nodeid[nodeid.index("[") + 1: -1] if "[" in nodeid else nodeid
+        case_id = test["nodeid"].rsplit("::", 1)[-1]
         for entry in test.get("user_properties", []):
             for output, verdict in entry.get("verdicts", {}).items():
                 recorded[f"{case_id}::{output}"] = verdict

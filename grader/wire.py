@@ -1,7 +1,7 @@
 """What crosses the sandbox boundary: the input bundle in, plain-data frames out.
 
-In: one uncompressed `.npz` (the plan as JSON bytes, the submission's bytes, the
-input arrays). Out: lines `FRAME_PREFIX + JSON` written by the runner. Everything
+In: one uncompressed `.npz` (the plan as JSON bytes, the submission's bytes, every
+input array's bytes in one blob). Out: lines `FRAME_PREFIX + JSON` written by the runner. Everything
 coming out is untrusted: frames are size-capped, validated field by field, and
 arrays are rebuilt from raw bytes with a whitelisted dtype. Nothing is unpickled,
 evaluated or imported.
@@ -42,16 +42,32 @@ class Call:
     outputs: dict[str, tuple[str | int, ...]]
 
 
-def _arg_spec(value: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    if isinstance(value, np.ndarray):
-        key = f"a{len(arrays)}"
-        arrays[key] = value
-        return {"array": key}
-    if isinstance(value, tuple):
-        return {"tuple": [_arg_spec(item, arrays) for item in value]}
-    if isinstance(value, dict):
-        return {"dict": {key: _arg_spec(item, arrays) for key, item in value.items()}}
-    return {"value": value}
+class _Packer:
+    """Packs every input array into one byte blob; an array's spec says where its bytes are.
+
+    One npz member per array would cost the runner a header parse per array (hundreds per
+    submission); one blob costs it a slice each.
+    """
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def spec(self, value: Any) -> dict[str, Any]:
+        if isinstance(value, np.ndarray):
+            data = np.ascontiguousarray(value).tobytes()
+            spec = {"dtype": value.dtype.str, "shape": list(value.shape), "offset": self.size}
+            self.chunks.append(data)
+            self.size += len(data)
+            return {"array": spec}
+        if isinstance(value, tuple):
+            return {"tuple": [self.spec(item) for item in value]}
+        if isinstance(value, dict):
+            return {"dict": {key: self.spec(item) for key, item in value.items()}}
+        return {"value": value}
+
+    def blob(self) -> np.ndarray:
+        return np.frombuffer(b"".join(self.chunks), dtype=np.uint8)
 
 
 def encode_bundle(
@@ -68,7 +84,7 @@ def encode_bundle(
     stdout_limit: int,
 ) -> bytes:
     """The single blob written to the runner's stdin."""
-    arrays: dict[str, np.ndarray] = {}
+    packer = _Packer()
     plan = {
         "kind": kind,
         "support_modules": support_modules,
@@ -81,7 +97,7 @@ def encode_bundle(
         "calls": [
             {
                 "function": call.function,
-                "args": [_arg_spec(arg, arrays) for arg in call.args],
+                "args": [packer.spec(arg) for arg in call.args],
                 "arg_names": list(call.arg_names),
                 "seed": call.seed,
                 "outputs": {name: list(path) for name, path in call.outputs.items()},
@@ -94,7 +110,7 @@ def encode_bundle(
         buffer,
         __plan__=np.frombuffer(json.dumps(plan).encode(), dtype=np.uint8),
         __submission__=np.frombuffer(source, dtype=np.uint8),
-        **arrays,
+        __inputs__=packer.blob(),
     )
     return buffer.getvalue()
 

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from grader.runner import _build_arg
 from grader.wire import Call, decode_array, decode_result, encode_bundle, frame_line, _Array
 
 
@@ -23,10 +24,22 @@ def _bundle(**overrides):
 def test_bundle_is_an_npz_without_pickles_and_without_case_ids():
     bundle = np.load(io.BytesIO(_bundle()), allow_pickle=False)
     plan = json.loads(bytes(bundle["__plan__"]))
-    assert plan["calls"][0]["args"][1] == {"dict": {"W": {"array": "a1"}}}
+    assert plan["calls"][0]["args"][1] == {"dict": {"W": {"array": {"dtype": "<f8", "shape": [3], "offset": 32}}}}
     assert plan["calls"][0]["args"][3] == {"value": 0.5}
     assert bytes(bundle["__submission__"]) == b"x = 1\n"
+    assert sorted(bundle.files) == ["__inputs__", "__plan__", "__submission__"]
     assert "id" not in plan["calls"][0] and "expected" not in json.dumps(plan)
+
+
+def test_every_input_array_is_rebuilt_from_the_inputs_blob():
+    arrays = (np.arange(6.0).reshape(2, 3).T, np.array([[True, False]]), np.zeros((0, 4)), np.int64(7) * np.ones((1, 1), dtype=np.int64))
+    bundle = np.load(io.BytesIO(_bundle(calls=[Call("f", arrays, ("a", "b", "c", "d"), 3, {"out": ()})])), allow_pickle=False)
+    plan = json.loads(bytes(bundle["__plan__"]))
+    inputs = bundle["__inputs__"].tobytes()
+    rebuilt = [_build_arg(spec, inputs) for spec in plan["calls"][0]["args"]]
+    for got, sent in zip(rebuilt, arrays):
+        assert got.dtype == sent.dtype and got.flags.writeable
+        np.testing.assert_array_equal(got, sent)
 
 
 def _array_frame(array):

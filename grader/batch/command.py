@@ -10,7 +10,6 @@ Exit codes, for CI:
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from grader.batch.executor import DEFAULT_JOBS
 from grader.cli_options import chosen_backend, sandbox_options
 from grader.errors import GraderError
 
@@ -63,8 +63,8 @@ class _GraderFailed(click.ClickException):
 @click.argument("source", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the reports, gradebook, JUnit XML, Gradescope results and summary page.")
-@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=os.cpu_count() or 1, show_default=True,
-              help="Submissions graded in parallel.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=DEFAULT_JOBS, show_default=True,
+              help="Submissions graded in parallel (default: one more than cores).")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV of every student (column student_id/id): who handed in nothing gets 0, status missing.")
 @click.option("--id-pattern", metavar="RE",

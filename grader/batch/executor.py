@@ -25,6 +25,9 @@ from grader.report import Report
 from grader.sandbox import Backend, get_backend
 from grader.submission import Submission
 
+DEFAULT_JOBS = (os.cpu_count() or 1) + 1
+"""One worker more than cores: a worker waiting on the Docker daemon (create, remove) holds no core.
+Measured with 2 cores: 3 workers grade ~10% more per minute than 2, with idle CPU down from ~50 to ~10 ms per submission."""
 PARENT_POLL_SECONDS = 0.5
 CLEANUP_GRACE_SECONDS = 5.0
 """How long an orphaned worker may spend removing its sandbox before it exits anyway."""
