@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from grader.checks import Check
+from grader.checks import Check, by_case
 
 
 class CaseFailed(Exception):
@@ -54,8 +54,5 @@ class CaseFile(pytest.File):
         self.checks = checks
 
     def collect(self) -> Iterator[CaseItem]:
-        by_case: dict[str, list[Check]] = {}
-        for check in self.checks:
-            by_case.setdefault(check.case.id, []).append(check)
-        for case_id, checks in by_case.items():
+        for case_id, checks in by_case(self.checks).items():
             yield CaseItem.from_parent(self, name=case_id, checks=checks)

@@ -60,6 +60,14 @@ class Check:
         )
 
 
+def by_case(checks: list[Check]) -> dict[str, list[Check]]:
+    """Case id -> that case's checks, cases in the order they first appear."""
+    grouped: dict[str, list[Check]] = {}
+    for check in checks:
+        grouped.setdefault(check.case.id, []).append(check)
+    return grouped
+
+
 def _inputs_verdict(check: Check) -> Verdict:
     if check.failure:
         return Verdict(INPUTS_CHECK, False, f"not checked: {check.failure}")

@@ -282,12 +282,7 @@ def _build_arg(spec, inputs):
     """A fresh argument: arrays are new copies of their bytes in the inputs blob."""
     if "array" in spec:
         where = spec["array"]
-        dtype = np.dtype(where["dtype"])
-        count = 1
-        for size in where["shape"]:
-            count *= size
-        flat = np.frombuffer(inputs, dtype=dtype, count=count, offset=where["offset"])
-        return flat.reshape(where["shape"]).copy()
+        return np.ndarray(where["shape"], where["dtype"], buffer=inputs, offset=where["offset"]).copy()
     if "tuple" in spec:
         return tuple(_build_arg(item, inputs) for item in spec["tuple"])
     if "dict" in spec:

@@ -6,11 +6,10 @@ output of the case is correct, so an empty function earns nothing.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from grader.assignment import Assignment
-from grader.checks import INPUTS_CHECK, Check
+from grader.checks import INPUTS_CHECK, Check, by_case
 from grader.report import CaseResult, FunctionResult, OutputResult
 
 UNCHECKED = "the grader could not check this output (an internal error, not your fault)"
@@ -38,9 +37,7 @@ def _round(points: float) -> float:
 def score(assignment: Assignment, checks: list[Check], pytest_report: dict[str, Any]) -> dict[str, FunctionResult]:
     """Per-function results; raises Unchecked (after scoring the rest) if a verdict is missing."""
     recorded = _recorded(pytest_report)
-    by_case: dict[str, list[Check]] = defaultdict(list)
-    for check in checks:
-        by_case[check.case.id].append(check)
+    grouped = by_case(checks)
     missing = []
     functions: dict[str, FunctionResult] = {}
     for name in assignment.functions:
@@ -48,7 +45,7 @@ def score(assignment: Assignment, checks: list[Check], pytest_report: dict[str, 
         for case in assignment.cases_of(name):
             outputs: dict[str, OutputResult] = {}
             failure = ""
-            for check in by_case[case.id]:
+            for check in grouped.get(case.id, []):
                 verdict = recorded.get(check.id)
                 if verdict is None:
                     missing.append(check.id)

@@ -20,7 +20,6 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from grader.errors import SandboxOutputError
 
 FRAME_PREFIX = b"\x1egrader-frame "
 ALLOWED_DTYPES = {"|b1": np.bool_, "<f8": np.float64, "<i8": np.int64}
