@@ -1,10 +1,10 @@
 """What crosses the sandbox boundary: the input bundle in, plain-data frames out.
 
 In: one uncompressed `.npz` (the plan as JSON bytes, the submission's bytes, every
-input array's bytes in one blob). Out: lines `FRAME_PREFIX + JSON` written by the runner. Everything
-coming out is untrusted: frames are size-capped, validated field by field, and
-arrays are rebuilt from raw bytes with a whitelisted dtype. Nothing is unpickled,
-evaluated or imported.
+input array's bytes in one blob). Out: lines `FRAME_PREFIX + JSON` written by the
+runner. Everything coming out is untrusted: frames are size-capped, validated field
+by field, and arrays are rebuilt from raw bytes with a whitelisted dtype. Nothing is
+unpickled, evaluated or imported.
 """
 
 from __future__ import annotations
