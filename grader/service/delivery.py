@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping
 
@@ -17,7 +16,7 @@ import httpx
 
 from grader.service import lti
 from grader.service.metrics import Metrics
-from grader.service.polling import claim_loop
+from grader.service.polling import Background, claim_loop
 from grader.service.retry import DISABLED, RetryPolicy, decide
 from grader.service.signing import signed_headers
 from grader.service.store import Delivery, Store
@@ -31,7 +30,7 @@ class _NotConfigured(Exception):
     """The delivery needs a secret or an LTI platform this service does not have."""
 
 
-class Dispatcher:
+class Dispatcher(Background):
     """A few threads that send due deliveries until stopped."""
 
     def __init__(
@@ -48,6 +47,7 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
     ) -> None:
+        super().__init__()
         self._store = store
         self._policy = policy
         self._callback_key = callback_key
@@ -61,27 +61,11 @@ class Dispatcher:
         self._rng = rng
         # Long enough for a token fetch and a send, each bounded by the HTTP timeout.
         self._lease_seconds = 3 * float(http.timeout.read or 30.0) + 5
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         """Start the sending threads."""
         for index in range(self._concurrency):
-            thread = threading.Thread(target=self._run, name=f"delivery-{index}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def stop(self, timeout: float) -> None:
-        """Ask the threads to finish their current attempt and wait for them."""
-        self._stop.set()
-        self._wake.set()
-        for thread in self._threads:
-            thread.join(timeout)
-
-    def wake(self) -> None:
-        """Look for due deliveries now instead of at the next poll."""
-        self._wake.set()
+            self._spawn(self._run, f"delivery-{index}")
 
     def _run(self) -> None:
         claim_loop(self._stop, self._wake, self._poll_seconds,

@@ -15,12 +15,12 @@ without an outcome end the job as `internal_error`.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
 from grader.queue import Job, JobQueue, Outcome
 from grader.service.metrics import Metrics
+from grader.service.polling import Background
 from grader.service.store import ClaimedJob, Result, Store
 from grader.service.workers import finish_job, internal_error
 from grader.submission import Submission
@@ -38,7 +38,7 @@ def result_from_outcome(outcome: Outcome) -> Result:
                   report=report)
 
 
-class QueueDispatcher:
+class QueueDispatcher(Background):
     """Claims jobs from the store, sends them to a `JobQueue`, records their outcomes."""
 
     def __init__(
@@ -55,6 +55,7 @@ class QueueDispatcher:
         on_complete: Callable[[], None],
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__()
         self._store = store
         self._queue = queue
         self._timeout = timeout
@@ -66,26 +67,15 @@ class QueueDispatcher:
         self._on_complete = on_complete
         self._clock = clock
         self._in_flight: dict[str, ClaimedJob] = {}
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Start the one thread that talks to the queue (Celery clients are not shared across threads)."""
-        self._thread = threading.Thread(target=self._run, name="queue-dispatch", daemon=True)
-        self._thread.start()
+        self._spawn(self._run, "queue-dispatch")
 
     def stop(self, timeout: float) -> None:
         """Stop dispatching; jobs in the queue keep their lease and are re-sent after a restart."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        super().stop(timeout)
         self._queue.close()
-
-    def wake(self) -> None:
-        """Dispatch queued jobs now instead of at the next poll."""
-        self._wake.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():

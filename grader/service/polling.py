@@ -1,4 +1,4 @@
-"""The claim loop shared by grading workers and the delivery sender."""
+"""What the service's background loops share: their threads and stop/wake signals, and the claim loop."""
 
 from __future__ import annotations
 
@@ -9,6 +9,31 @@ from typing import TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+
+class Background:
+    """Daemon threads that loop until `stop`; `wake` cuts an idle loop's wait short."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def wake(self) -> None:
+        """Look for work now instead of at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float) -> None:
+        """Ask the loops to finish what they hold and wait up to `timeout` for each thread."""
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
 
 
 def claim_loop(

@@ -18,11 +18,12 @@ from typing import Any
 from grader.queue.grading import GradeFn
 from grader.service.metrics import Metrics
 from grader.service.payloads import plan_deliveries
-from grader.service.polling import claim_loop
+from grader.service.polling import Background, claim_loop
 from grader.service.store import ClaimedJob, Result, Store
 from grader.submission import Submission
 
 log = logging.getLogger(__name__)
+
 
 def result_from_report(report: Any) -> Result:
     """The parts of an engine report the service stores and forwards."""
@@ -40,7 +41,6 @@ def internal_error(message: str) -> Result:
     return Result(status="internal_error", score=0.0, max_score=0.0, report=report)
 
 
-
 def finish_job(
     store: Store, metrics: Metrics, on_complete: Callable[[], None], now: float, job: ClaimedJob, result: Result
 ) -> bool:
@@ -53,8 +53,12 @@ def finish_job(
     log.warning("job %s lost its lease before its result was recorded; the result was discarded", job.id)
     return False
 
-class WorkerPool:
-    """Grading threads plus a heartbeat that keeps their leases alive."""
+
+class WorkerPool(Background):
+    """Grading threads plus a heartbeat that keeps their leases alive.
+
+    Stopping waits a little for running jobs; unfinished ones are re-queued on restart.
+    """
 
     def __init__(
         self,
@@ -71,6 +75,7 @@ class WorkerPool:
         on_complete: Callable[[], None],
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__()
         self._store = store
         self._grade_fn = grade_fn
         self._workers = workers
@@ -82,9 +87,6 @@ class WorkerPool:
         self._metrics = metrics
         self._on_complete = on_complete
         self._clock = clock
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
         self._in_flight: set[str] = set()
         self._in_flight_lock = threading.Lock()
 
@@ -93,22 +95,6 @@ class WorkerPool:
         for index in range(self._workers):
             self._spawn(self._run, f"grading-{index}")
         self._spawn(self._heartbeat, "lease-heartbeat")
-
-    def stop(self, timeout: float) -> None:
-        """Stop taking jobs and wait a little for running ones; unfinished ones are re-queued on restart."""
-        self._stop.set()
-        self._wake.set()
-        for thread in self._threads:
-            thread.join(timeout)
-
-    def wake(self) -> None:
-        """Look for queued jobs now instead of at the next poll."""
-        self._wake.set()
-
-    def _spawn(self, target: Callable[[], None], name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        thread.start()
-        self._threads.append(thread)
 
     def _run(self) -> None:
         claim_loop(self._stop, self._wake, self._poll_seconds,
