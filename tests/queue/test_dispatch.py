@@ -4,28 +4,11 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from grader.queue import EmbeddedQueue
 from grader.service.dispatch import QueueDispatcher
 from grader.service.metrics import Metrics
-from grader.service.store import NewSubmission, Store
+from tests.service.conftest import new_submission, store  # noqa: F401 (store is a fixture)
 from tests.service.stand_in_grading import grade as stand_in_grade
-
-
-def _submission(n=1):
-    return NewSubmission(
-        client="lms", webhook_id=f"msg_{n}", request_sha256="aa", assignment="a", student_id="s",
-        filename="f.py", content=b"x = 1\ny = 2\n", content_sha256="cc", callback_url="http://127.0.0.1:9/cb",
-        lti=None,
-    )
-
-
-@pytest.fixture
-def store(tmp_path):
-    opened = Store(tmp_path / "db.sqlite")
-    yield opened
-    opened.close()
 
 
 def _dispatch(store, grade_fn, *, until, max_attempts=3):
@@ -44,7 +27,7 @@ def _dispatch(store, grade_fn, *, until, max_attempts=3):
 
 
 def test_queued_jobs_get_their_result_and_callback(store):
-    job_ids = [store.accept(_submission(n), 0)[0] for n in range(3)]
+    job_ids = [store.accept(new_submission(f"msg_{n}"), 0)[0] for n in range(3)]
     _dispatch(store, stand_in_grade, until=lambda: store.counts()["jobs"] == {"done": 3})
     for job_id in job_ids:
         status = store.job_status(job_id)
@@ -56,13 +39,13 @@ def test_a_job_the_queue_could_not_grade_ends_as_internal_error(store):
     def broken(submission, *, backend, timeout):
         raise RuntimeError("no sandbox")
 
-    job_id, _ = store.accept(_submission(), 0)
+    job_id, _ = store.accept(new_submission(), 0)
     _dispatch(store, broken, until=lambda: store.counts()["jobs"] == {"done": 1})
     assert store.job_status(job_id)["result"]["status"] == "internal_error"
 
 
 def test_a_job_claimed_too_often_without_an_outcome_ends_as_internal_error(store):
-    job_id, _ = store.accept(_submission(), 0)
+    job_id, _ = store.accept(new_submission(), 0)
     for _ in range(3):  # three dispatches that never came back (the service died each time)
         store.claim_job(0, 30)
         store.recover(0)

@@ -20,6 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from grader.service.store import NewSubmission, Store
 from tests.service.lms_standin import StandInLms, signed_post
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,6 +73,23 @@ class Service:
                 os.kill(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
         self.http.close()
+
+
+def new_submission(webhook_id: str = "msg_1", *, request_sha256: str = "aa", client: str = "lms") -> NewSubmission:
+    """A submission as the intake stores it: two lines of source, a callback, no LTI."""
+    return NewSubmission(
+        client=client, webhook_id=webhook_id, request_sha256=request_sha256, assignment="a", student_id="s",
+        filename="f.py", content=b"x = 1\ny = 2\n", content_sha256="cc", callback_url="http://127.0.0.1:9/cb",
+        lti=None,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A fresh service database."""
+    opened = Store(tmp_path / "db.sqlite")
+    yield opened
+    opened.close()
 
 
 def free_port() -> int:

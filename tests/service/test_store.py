@@ -7,25 +7,12 @@ import sqlite3
 
 import pytest
 
-from grader.service.store import ConflictError, NewDelivery, NewSubmission, Result, Store
+from grader.service.store import ConflictError, NewDelivery, Result
+from tests.service.conftest import new_submission
 
 NOW = 1_000.0
 RESULT = Result(status="graded", score=8.0, max_score=10.0, report={"status": "graded"})
 CALLBACK = NewDelivery("callback", "http://127.0.0.1:9/cb", b"{}")
-
-
-def _submission(webhook_id="msg_1", request_sha256="aa", client="lms"):
-    return NewSubmission(
-        client=client, webhook_id=webhook_id, request_sha256=request_sha256, assignment="a", student_id="s",
-        filename="f.py", content=b"x = 1\n", content_sha256="cc", callback_url="http://127.0.0.1:9/cb", lti=None,
-    )
-
-
-@pytest.fixture
-def store(tmp_path):
-    opened = Store(tmp_path / "db.sqlite")
-    yield opened
-    opened.close()
 
 
 def test_database_is_in_wal_mode(store, tmp_path):
@@ -34,30 +21,30 @@ def test_database_is_in_wal_mode(store, tmp_path):
 
 
 def test_same_webhook_id_is_the_same_job(store):
-    first = store.accept(_submission(), NOW)
-    again = store.accept(_submission(), NOW)
+    first = store.accept(new_submission(), NOW)
+    again = store.accept(new_submission(), NOW)
     assert first == (first[0], True)
     assert again == (first[0], False)
 
 
 def test_webhook_ids_are_per_client(store):
-    assert store.accept(_submission(client="a"), NOW)[0] != store.accept(_submission(client="b"), NOW)[0]
+    assert store.accept(new_submission(client="a"), NOW)[0] != store.accept(new_submission(client="b"), NOW)[0]
 
 
 def test_same_webhook_id_with_another_body_conflicts(store):
-    store.accept(_submission(), NOW)
+    store.accept(new_submission(), NOW)
     with pytest.raises(ConflictError):
-        store.accept(_submission(request_sha256="bb"), NOW)
+        store.accept(new_submission(request_sha256="bb"), NOW)
 
 
 def test_a_claimed_job_is_not_claimed_twice_while_leased(store):
-    store.accept(_submission(), NOW)
+    store.accept(new_submission(), NOW)
     assert store.claim_job(NOW, 60) is not None
     assert store.claim_job(NOW + 59, 60) is None
 
 
 def test_an_expired_lease_lets_another_worker_take_the_job(store):
-    store.accept(_submission(), NOW)
+    store.accept(new_submission(), NOW)
     first = store.claim_job(NOW, 60)
     second = store.claim_job(NOW + 61, 60)
     assert second is not None and second.attempts == 2
@@ -67,14 +54,14 @@ def test_an_expired_lease_lets_another_worker_take_the_job(store):
 
 
 def test_renewed_lease_keeps_the_job(store):
-    store.accept(_submission(), NOW)
+    store.accept(new_submission(), NOW)
     job = store.claim_job(NOW, 60)
     store.renew_leases([job.lease_token], NOW + 120)
     assert store.claim_job(NOW + 100, 60) is None
 
 
 def test_completion_writes_result_and_deliveries_together(store):
-    job_id, _ = store.accept(_submission(), NOW)
+    job_id, _ = store.accept(new_submission(), NOW)
     job = store.claim_job(NOW, 60)
     assert store.complete_job(job, RESULT, [CALLBACK], NOW)
     status = store.job_status(job_id)
@@ -84,7 +71,7 @@ def test_completion_writes_result_and_deliveries_together(store):
 
 
 def test_a_failing_completion_leaves_the_job_running(store):
-    store.accept(_submission(), NOW)
+    store.accept(new_submission(), NOW)
     job = store.claim_job(NOW, 60)
     duplicate_kinds = [CALLBACK, CALLBACK]
     with pytest.raises(sqlite3.IntegrityError):
@@ -93,8 +80,8 @@ def test_a_failing_completion_leaves_the_job_running(store):
 
 
 def test_recover_requeues_running_jobs_and_frees_deliveries(store):
-    store.accept(_submission("msg_1"), NOW)
-    store.accept(_submission("msg_2"), NOW)
+    store.accept(new_submission("msg_1"), NOW)
+    store.accept(new_submission("msg_2"), NOW)
     done = store.claim_job(NOW, 60)
     store.complete_job(done, RESULT, [CALLBACK], NOW)
     store.claim_job(NOW, 60)
@@ -105,7 +92,7 @@ def test_recover_requeues_running_jobs_and_frees_deliveries(store):
 
 
 def test_retry_job_waits_until_not_before(store):
-    store.accept(_submission(), NOW)
+    store.accept(new_submission(), NOW)
     job = store.claim_job(NOW, 60)
     store.retry_job(job, "engine down", NOW + 10)
     assert store.claim_job(NOW + 5, 60) is None
@@ -113,7 +100,7 @@ def test_retry_job_waits_until_not_before(store):
 
 
 def test_delivery_attempts_are_recorded(store):
-    store.accept(_submission(), NOW)
+    store.accept(new_submission(), NOW)
     store.complete_job(store.claim_job(NOW, 60), RESULT, [CALLBACK], NOW)
     delivery = store.claim_delivery(NOW, 60)
     store.record_attempt(delivery.id, state="pending", status=500, error="HTTP 500", next_attempt_at=NOW + 5, now=NOW)

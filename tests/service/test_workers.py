@@ -4,27 +4,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from grader.service.metrics import Metrics
-from grader.service.store import NewSubmission, Store
 from grader.service.workers import WorkerPool
+from tests.service.conftest import new_submission
 from tests.service.stand_in_grading import grade as stand_in_grade
-
-
-def _submission(n=1):
-    return NewSubmission(
-        client="lms", webhook_id=f"msg_{n}", request_sha256="aa", assignment="a", student_id="s",
-        filename="f.py", content=b"x = 1\ny = 2\n", content_sha256="cc", callback_url="http://127.0.0.1:9/cb",
-        lti=None,
-    )
-
-
-@pytest.fixture
-def store(tmp_path):
-    opened = Store(tmp_path / "db.sqlite")
-    yield opened
-    opened.close()
 
 
 def _run_pool(store, grade_fn, *, max_attempts=3, until):
@@ -45,7 +28,7 @@ def _run_pool(store, grade_fn, *, max_attempts=3, until):
 
 
 def test_graded_jobs_get_their_result_and_callback(store):
-    job_id, _ = store.accept(_submission(), 0)
+    job_id, _ = store.accept(new_submission(), 0)
     _run_pool(store, stand_in_grade, until=lambda: store.counts()["jobs"] == {"done": 1})
     status = store.job_status(job_id)
     assert (status["result"]["status"], status["result"]["score"]) == ("graded", 2.0)
@@ -59,7 +42,7 @@ def test_engine_errors_are_retried_then_reported_as_internal_error(store):
         calls.append(submission.name)
         raise RuntimeError("no sandbox")
 
-    job_id, _ = store.accept(_submission(), 0)
+    job_id, _ = store.accept(new_submission(), 0)
     _run_pool(store, broken, until=lambda: store.counts()["jobs"] == {"done": 1})
     assert len(calls) == 3
     result = store.job_status(job_id)["result"]
@@ -68,7 +51,7 @@ def test_engine_errors_are_retried_then_reported_as_internal_error(store):
 
 
 def test_a_job_that_keeps_killing_the_process_is_given_up(store):
-    job_id, _ = store.accept(_submission(), 0)
+    job_id, _ = store.accept(new_submission(), 0)
     for _ in range(3):
         store.claim_job(0, 30)
         store.recover(0)
