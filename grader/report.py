@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from grader import strict_json
 from grader.atomic import write_text
 
 SCHEMA_VERSION = "1"
@@ -115,7 +116,7 @@ class Report(_Model):
     created_at: str
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=2) + "\n"
+        return strict_json.dumps(self.model_dump(mode="json"), indent=2) + "\n"
 
 
 def json_schema() -> dict:
