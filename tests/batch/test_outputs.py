@@ -12,7 +12,7 @@ import pytest
 from grader.assignment import load_assignment
 from grader.batch.inputs import Absent
 from grader.batch.outputs import gradescope_results, junit_xml
-from grader.batch.run import grade_batch, missing_report
+from grader.batch.run import absent_report, grade_batch
 from tests.batch.conftest import BROKEN, correct, mistaken, write_tree
 
 FUNCTIONS = list(load_assignment().functions)
@@ -84,7 +84,7 @@ def test_junit_marks_broken_and_missing_submissions_as_failures_of_their_kind(gr
 
 def test_junit_reports_grader_failures_as_errors_and_stays_valid_xml_with_control_characters():
     assignment = load_assignment()
-    report = missing_report(assignment, Absent("eve", "x")).model_copy(
+    report = absent_report(assignment, Absent("eve", "x")).model_copy(
         update={"status": "internal_error", "message": "the grader failed: \x00\x1b[31m<boom>"})
     root = ET.fromstring(junit_xml({"eve": report}, assignment))
     errors = root.findall("testsuite/testcase/error")
@@ -124,7 +124,7 @@ def test_gradescope_tests_follow_case_visibility_and_explain_failures(graded):
 
 
 def test_gradescope_results_of_a_missing_student_have_one_zero_test_per_function():
-    results = gradescope_results(missing_report(load_assignment(), Absent("zoe", "nothing was handed in")))
+    results = gradescope_results(absent_report(load_assignment(), Absent("zoe", "nothing was handed in")))
     assert [(test["name"], test["score"], test["status"]) for test in results["tests"]] == [
         (function, 0.0, "failed") for function in FUNCTIONS]
     assert results["output"] == "nothing was handed in"
