@@ -13,13 +13,13 @@ import contextlib
 import dataclasses
 import datetime
 import fcntl
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from grader import strict_json
 from grader.assignment import Assignment, load_assignment
 from grader.batch.executor import Executor, GradeJob, LocalPool
 from grader.batch.inputs import Absent, Discovered, Handin, discover
@@ -136,8 +136,8 @@ def _store(out: Path, student: str, report: Report) -> Report:
 
 def _log_run(out: Path, report: Report, students: Sequence[str]) -> None:
     """Append one line for one sandbox run, after its reports are on disk."""
-    line = json.dumps({"sha256": report.submission.sha256, "students": list(students), "status": report.status,
-                       "score": report.score, "created_at": report.created_at, "pid": os.getpid()})
+    line = strict_json.dumps({"sha256": report.submission.sha256, "students": list(students), "status": report.status,
+                              "score": report.score, "created_at": report.created_at, "pid": os.getpid()})
     with open(out / LOG_NAME, "a", encoding="utf-8") as handle:
         handle.write(line + "\n")
         handle.flush()
