@@ -18,7 +18,9 @@ from grader.atomic import write_text
 SCHEMA_VERSION = "1"
 SCHEMA_PATH = Path(__file__).with_name("schema") / f"report.v{SCHEMA_VERSION}.json"
 
-Status = Literal["graded", "rejected", "error", "timeout", "memory_limit_exceeded", "internal_error", "missing"]
+Status = Literal[
+    "graded", "rejected", "error", "timeout", "memory_limit_exceeded", "internal_error", "missing", "conflict",
+]
 STATUS_MEANING: dict[str, str] = {
     "graded": "the submission ran and was scored",
     "rejected": "the file was refused before running (empty, not text, not Python, too large)",
@@ -27,6 +29,7 @@ STATUS_MEANING: dict[str, str] = {
     "memory_limit_exceeded": "the run hit the memory limit; calls finished before it were scored",
     "internal_error": "the grader itself failed; this is not the student's fault",
     "missing": "nothing was handed in",
+    "conflict": "files under different names in the batch input claim this student; none was graded",
 }
 
 

@@ -16,6 +16,17 @@ from grader.submission import Submission
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
 CORRECT = SUBMISSIONS / "correct"
+NON_FINITE_COST = ROOT / "tests" / "data" / "cost_log_of_labels.py"
+"""An honest mistake whose cost is inf/nan (log of the 0/1 labels): non-finite numbers in a real report."""
+
+
+def strict_json_loads(text: str):
+    """`json.loads` that refuses NaN and Infinity, like JavaScript's JSON.parse and most LMSs."""
+
+    def refuse(token: str):
+        raise ValueError(f"non-standard JSON token {token}")
+
+    return json.loads(text, parse_constant=refuse)
 
 
 @pytest.fixture(scope="session")

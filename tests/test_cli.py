@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from tests.conftest import CORRECT, ROOT
+from tests.conftest import CORRECT, NON_FINITE_COST, ROOT, strict_json_loads
 
 CORRECT_FILE = str(CORRECT / "template_with_seed.py")
 
@@ -27,6 +27,16 @@ def test_json_flag_prints_the_report(tmp_path):
     result = CliRunner().invoke(main, [CORRECT_FILE, "--unsafe-no-sandbox", "--json", "--report", str(tmp_path / "r.json")])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["status"] == "graded"
+
+
+def test_json_output_and_report_file_parse_strictly_when_the_cost_is_not_finite(tmp_path):
+    report = tmp_path / "r.json"
+    result = CliRunner().invoke(main, [str(NON_FINITE_COST), "--unsafe-no-sandbox", "--json", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    printed, written = strict_json_loads(result.stdout), strict_json_loads(report.read_text())
+    assert printed == written
+    cost = written["functions"]["compute_cost_with_regularization"]["cases"][0]["outputs"]["cost"]
+    assert "NaN or infinity" in cost["message"] and cost["max_abs_error"] is None
 
 
 def test_a_zero_score_still_exits_zero(tmp_path):

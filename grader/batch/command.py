@@ -2,7 +2,7 @@
 
 Exit codes, for CI:
   0  every report was written (and, with --fail-under, every student reached SCORE)
-  1  --fail-under: at least one student scored below SCORE (missing students count as 0)
+  1  --fail-under: at least one student scored below SCORE (missing and conflict students count as 0)
   2  usage: bad option, or an input / manifest / roster that cannot be read
   3  the grader failed: it could not run, or some report has status internal_error
   130 interrupted (Ctrl-C); re-run the same command to resume

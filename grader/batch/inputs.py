@@ -15,6 +15,7 @@ import stat
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from grader.errors import GraderError
 from grader.submission import KINDS, MAX_BYTES, Submission
@@ -40,6 +41,10 @@ LMS_PATTERNS: dict[str, re.Pattern[str]] = {
     # Id first (Canvas anonymous grading, hand-made exports): "s1234567_[98765_]file.py".
     "id-first": re.compile(r"^(?P<id>[A-Za-z]*\d+)_(?:\d+_)*(?P<file>.+)$"),
 }
+"""Each LMS's top-level names. Only the groups before `file` are the LMS's; `file` is the student's upload name."""
+OWNER_GROUPS = ("assignment", "name", "id")
+"""The groups of a name that say whose it is: files whose owners differ are different students' files."""
+_MOODLE_MARKER = re.compile(r"_\d+_assignsubmission_[a-z]+_")
 
 
 class BatchInputError(GraderError):
@@ -104,10 +109,21 @@ class Handin:
 
 @dataclasses.dataclass(frozen=True)
 class Absent:
-    """A student with nothing to grade, and why."""
+    """A student with nothing to grade, and why: nothing handed in (`missing`), or files that
+    several names claim for one id, none of which is graded (`conflict`)."""
 
     student_id: str
     reason: str
+    status: Literal["missing", "conflict"] = "missing"
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """Whose a file is, read only from the part of its path that the LMS (or the teacher) wrote."""
+
+    owner: str
+    """That part: two files with different owners are never one student's attempts."""
+    student_id: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,26 +155,61 @@ def compile_id_pattern(pattern: str) -> re.Pattern[str]:
     return compiled
 
 
-def lms_id(component: str) -> str | None:
-    """The student id an LMS put in a file or folder name, None when no known pattern matches."""
-    for pattern in LMS_PATTERNS.values():
-        match = pattern.match(component)
-        if match:
-            return match["id"]
-    return None
+def lms_claim(component: str, scheme: str) -> Claim | None:
+    """The owner that LMS `scheme` wrote into a top-level name, None when the name does not fit it.
+
+    A Moodle name holding the id marker twice (a student's display name or upload name made
+    to look like another student's prefix) fits nobody: whose it is cannot be told.
+    """
+    match = LMS_PATTERNS[scheme].match(component)
+    if match is None or (scheme == "moodle" and len(_MOODLE_MARKER.findall(component)) > 1):
+        return None
+    owner = "_".join(match[group] for group in OWNER_GROUPS if group in match.re.groupindex)
+    return Claim(owner, match["id"])
 
 
-def student_of(path: PurePosixPath, id_pattern: re.Pattern[str] | None) -> str | None:
-    """Whose file `path` is (relative to the input); None when --id-pattern does not match it.
+def naming_scheme(tops: Iterable[str]) -> str | None:
+    """The one LMS naming that every top-level name fits; None when no name fits any (plain names).
 
-    Without an override the first path component decides: an LMS name pattern, else the
-    folder's name or the file's stem (`alice.py`, `alice/solution.py` are alice's).
+    Chosen for the whole input, never per name: a student's upload name can fit another LMS's
+    pattern, and reading it by that pattern would hand the file to whoever it names.
+    """
+    tops = sorted(set(tops))
+    matches = {scheme: [pattern.match(top) for top in tops] for scheme, pattern in LMS_PATTERNS.items()}
+    fitting = [scheme for scheme, found in matches.items() if tops and all(found)]
+    if len({tuple(match["id"] for match in matches[scheme]) for scheme in fitting}) > 1:
+        raise BatchInputError(
+            f"the names fit both the {' and the '.join(fitting)} naming, which read different student ids; "
+            "pass --id-pattern to say where the id is")
+    if fitting:
+        return fitting[0]
+    best = max(matches, key=lambda scheme: sum(map(bool, matches[scheme])))
+    strays = [top for top, match in zip(tops, matches[best]) if match is None]
+    if len(strays) == len(tops):
+        return None
+    shown = ", ".join(repr(top) for top in strays[:3]) + (f" and {len(strays) - 3} more" if len(strays) > 3 else "")
+    raise BatchInputError(
+        f"{len(strays)} of {len(tops)} top-level names do not fit the {best} naming of the others ({shown}); "
+        "files are attributed only by one LMS's naming: remove those entries or pass --id-pattern")
+
+
+def claim_of(path: PurePosixPath, scheme: str | None, id_pattern: re.Pattern[str] | None) -> Claim | None:
+    """Whose file `path` (relative to the input) is; None when its name fits no owner.
+
+    With --id-pattern, the owner is the matched text up to the end of the id. Otherwise the
+    first path component decides: by the input's LMS `scheme`, else the folder's name or the
+    file's stem (`alice.py`, `alice/solution.py` are alice's).
     """
     if id_pattern is not None:
         match = id_pattern.search(path.as_posix())
-        return match["id"] if match and match["id"] else None
+        if not match or not match["id"]:
+            return None
+        return Claim(path.as_posix()[match.start():match.end("id")], match["id"])
     top = path.parts[0]
-    return lms_id(top) or (top if len(path.parts) > 1 else PurePosixPath(top).stem)
+    if scheme is not None:
+        return lms_claim(top, scheme)
+    plain = top if len(path.parts) > 1 else PurePosixPath(top).stem
+    return Claim(plain, plain)
 
 
 def graded_file(paths: Sequence[str], defines: Mapping[str, int]) -> str:
@@ -187,7 +238,7 @@ def _strip_wrappers(paths: list[PurePosixPath]) -> list[PurePosixPath]:
     """Drop folders that wrap a whole zip (`export/...`), but never one named by an LMS pattern."""
     while paths and all(len(path.parts) > 1 for path in paths):
         tops = {path.parts[0] for path in paths}
-        if len(tops) != 1 or lms_id(next(iter(tops))):
+        if len(tops) != 1 or any(pattern.match(next(iter(tops))) for pattern in LMS_PATTERNS.values()):
             break
         paths = [PurePosixPath(*path.parts[1:]) for path in paths]
     return paths
@@ -204,26 +255,42 @@ def _pick(student: str, sources: Mapping[str, Source], functions: Sequence[str],
     return Handin(student, chosen, sources[chosen])
 
 
+def _conflict(student: str, files: Mapping[str, Mapping[str, Source]]) -> Absent:
+    """Files under different owners' names for one id: no guess, the teacher decides."""
+    paths = sorted(path for owned in files.values() for path in owned)
+    shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+    return Absent(student, f"{len(files)} different names claim this student id ({shown}); none was graded: "
+                           "check whose files these are and grade the right one alone", "conflict")
+
+
 def _group(
     files: Mapping[PurePosixPath, Source],
+    scheme: str | None,
     id_pattern: re.Pattern[str] | None,
     functions: Sequence[str],
     warnings: list[str],
-) -> list[Handin]:
-    """One hand-in per student from the candidate files, keyed by `student_of`."""
-    by_student: dict[str, dict[str, Source]] = {}
+) -> tuple[list[Handin], list[Absent]]:
+    """One hand-in per student from the candidate files, and a conflict for each id that several owners claim."""
+    by_student: dict[str, dict[str, dict[str, Source]]] = {}
     for path, source in files.items():
-        raw = student_of(path, id_pattern)
-        if raw is None:
-            warnings.append(f"skipped {path}: --id-pattern does not match it")
+        claim = claim_of(path, scheme, id_pattern)
+        if claim is None:
+            unread = "--id-pattern does not match it" if id_pattern else "whose it is cannot be told from its name"
+            warnings.append(f"skipped {path}: {unread}")
             continue
         try:
-            student = clean_id(raw)
+            student = clean_id(claim.student_id)
         except BatchInputError as exc:
             warnings.append(f"skipped {path}: {exc}")
             continue
-        by_student.setdefault(student, {})[path.as_posix()] = source
-    return [_pick(student, sources, functions, warnings) for student, sources in sorted(by_student.items())]
+        by_student.setdefault(student, {}).setdefault(claim.owner, {})[path.as_posix()] = source
+    handins, conflicts = [], []
+    for student, owned in sorted(by_student.items()):
+        if len(owned) > 1:
+            conflicts.append(_conflict(student, owned))
+        else:
+            handins.append(_pick(student, next(iter(owned.values())), functions, warnings))
+    return handins, conflicts
 
 
 def _folder_files(folder: Path) -> dict[PurePosixPath, Source]:
@@ -236,13 +303,14 @@ def _folder_files(folder: Path) -> dict[PurePosixPath, Source]:
     return files
 
 
-def _empty_folders(folder: Path, found: set[str]) -> list[Absent]:
+def _empty_folders(folder: Path, known: set[str], scheme: str | None) -> list[Absent]:
     """Students whose folder holds no file that could be graded (a .txt, a .zip, nothing)."""
     absent = []
     for child in sorted(folder.iterdir()):
         if child.is_dir() and not child.name.startswith(".") and child.name not in SKIPPED_DIRS:
-            student = clean_id(lms_id(child.name) or child.name)
-            if student not in found:
+            claim = lms_claim(child.name, scheme) if scheme is not None else None
+            student = clean_id(claim.student_id if claim else child.name)
+            if student not in known:
                 absent.append(Absent(student, f"the folder {child.name} holds no .py or .ipynb file"))
     return absent
 
@@ -353,14 +421,14 @@ def discover(
     """
     pattern = compile_id_pattern(id_pattern) if id_pattern else None
     warnings: list[str] = []
-    absent: list[Absent] = []
     source = Path(source)
-    if source.is_dir():
-        handins = _group(_folder_files(source), pattern, functions, warnings)
-        if pattern is None:
-            absent = _empty_folders(source, {handin.student_id for handin in handins})
-    elif source.suffix.lower() == ".zip":
-        handins = _group(_zip_files(source, warnings), pattern, functions, warnings)
+    if source.is_dir() or source.suffix.lower() == ".zip":
+        files = _folder_files(source) if source.is_dir() else _zip_files(source, warnings)
+        scheme = None if pattern is not None else naming_scheme(path.parts[0] for path in files)
+        handins, absent = _group(files, scheme, pattern, functions, warnings)
+        if source.is_dir() and pattern is None:
+            known = {handin.student_id for handin in handins} | {entry.student_id for entry in absent}
+            absent += _empty_folders(source, known, scheme)
     elif source.suffix.lower() == ".csv":
         handins, absent = _manifest(source, functions, warnings)
     else:

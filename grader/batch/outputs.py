@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 
+from grader import strict_json
 from grader.assignment import Assignment
 from grader.atomic import write_text
 from grader.batch.failures import case_failures, function_failures
@@ -138,7 +138,7 @@ def gradescope_results(report: Report) -> dict:
 def write_outputs(out: Path, reports: Mapping[str, Report], assignment: Assignment) -> None:
     """Write the class-level files and each student's Gradescope results from the reports."""
     for student, report in reports.items():
-        write_text(gradescope_path(out, student), json.dumps(gradescope_results(report), indent=2) + "\n")
+        write_text(gradescope_path(out, student), strict_json.dumps(gradescope_results(report), indent=2) + "\n")
     write_text(out / GRADEBOOK, gradebook(reports, list(assignment.functions)))
     write_text(out / JUNIT, junit_xml(reports, assignment))
     write_text(out / SUMMARY, summary_page(reports, assignment))

@@ -13,13 +13,13 @@ import contextlib
 import dataclasses
 import datetime
 import fcntl
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from grader import strict_json
 from grader.assignment import Assignment, load_assignment
 from grader.batch.executor import Executor, GradeJob, LocalPool
 from grader.batch.inputs import Absent, Discovered, Handin, discover
@@ -32,8 +32,9 @@ from grader.report import CapturedOutput, FunctionResult, Report, SubmissionInfo
 LOCK_NAME = ".batch.lock"
 LOG_NAME = "grading-log.jsonl"
 """One line per sandbox run of this batch directory: which file, for whom, when (an audit trail)."""
-NOT_REUSED = ("internal_error", "missing")
-"""Statuses never kept across runs: a grader failure is retried, a missing student may hand in."""
+NOT_REUSED = ("internal_error", "missing", "conflict")
+"""Statuses never kept across runs: a grader failure is retried, a missing student may hand in,
+a conflict may be resolved."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,9 +112,9 @@ def _placeholder(assignment: Assignment, status: str, message: str, submission: 
     )
 
 
-def missing_report(assignment: Assignment, absent: Absent) -> Report:
-    """Zero with status `missing` for a student who handed in nothing gradable."""
-    return _placeholder(assignment, "missing", absent.reason, SubmissionInfo(name="", sha256="", size=0), "none")
+def absent_report(assignment: Assignment, absent: Absent) -> Report:
+    """Zero for a student with nothing to grade: `missing` (nothing handed in) or `conflict`."""
+    return _placeholder(assignment, absent.status, absent.reason, SubmissionInfo(name="", sha256="", size=0), "none")
 
 
 def _load_existing(out: Path, students: Sequence[str]) -> dict[str, Report]:
@@ -135,8 +136,8 @@ def _store(out: Path, student: str, report: Report) -> Report:
 
 def _log_run(out: Path, report: Report, students: Sequence[str]) -> None:
     """Append one line for one sandbox run, after its reports are on disk."""
-    line = json.dumps({"sha256": report.submission.sha256, "students": list(students), "status": report.status,
-                       "score": report.score, "created_at": report.created_at, "pid": os.getpid()})
+    line = strict_json.dumps({"sha256": report.submission.sha256, "students": list(students), "status": report.status,
+                              "score": report.score, "created_at": report.created_at, "pid": os.getpid()})
     with open(out / LOG_NAME, "a", encoding="utf-8") as handle:
         handle.write(line + "\n")
         handle.flush()
@@ -212,10 +213,10 @@ def _run(source: Path, out: Path, assignment: Assignment, *, roster: Path | None
         reports[student] = _store(out, student, report)
     for entry in found.absent:
         kept = existing.get(entry.student_id)
-        if kept is not None and kept.status == "missing" and kept.message == entry.reason:
+        if kept is not None and kept.status == entry.status and kept.message == entry.reason:
             reports[entry.student_id] = kept
         else:
-            reports[entry.student_id] = _store(out, entry.student_id, missing_report(assignment, entry))
+            reports[entry.student_id] = _store(out, entry.student_id, absent_report(assignment, entry))
 
     tally = Tally(total=sum(len(handins) for handins in plan.to_grade.values()), resumed=len(plan.current),
                   copied=len(plan.copies), missing=len(found.absent))

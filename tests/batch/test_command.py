@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader.batch.command import EXIT_BELOW, EXIT_GRADER_FAILED, batch_command
-from tests.batch.conftest import correct, mistaken, write_tree
+from tests.batch.conftest import correct, mistaken, write_tree, write_zip
 
 
 @pytest.fixture
@@ -46,6 +46,23 @@ def test_a_bad_id_pattern_is_a_usage_error(two_students, tmp_path):
     result = _run(str(two_students), "--out", str(tmp_path / "out"), "--id-pattern", "(unclosed")
     assert result.exit_code == 2
     assert "--id-pattern is not a valid regular expression" in result.output
+
+
+def test_an_archive_mixing_two_lms_namings_is_a_usage_error_naming_the_strays(tmp_path):
+    archive = write_zip(tmp_path / "mixed.zip", {"vic_4242_10_solution.py": correct("v"),
+                                                 "amy_5_12_solution.py": correct("a"),
+                                                 "Eve_1111_assignsubmission_file_solution.py": correct("e")})
+    result = _run(str(archive), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2, result.output
+    assert "Eve_1111_assignsubmission_file_solution.py" in result.output and "--id-pattern" in result.output
+    assert not (tmp_path / "out" / "reports").exists()
+
+
+def test_a_conflict_counts_as_zero_for_fail_under(tmp_path):
+    write_tree(tmp_path / "in", {"alice.py": correct(), "Jane Smith.py": correct("1"), "Jane_Smith.py": correct("2")})
+    result = _run(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--fail-under", "1")
+    assert result.exit_code == EXIT_BELOW, result.output
+    assert "1 conflict" in result.output and "Jane_Smith: 0" in result.output
 
 
 def test_a_bad_fail_under_is_a_usage_error(two_students, tmp_path):

@@ -14,7 +14,7 @@ from grader.batch.inputs import (
     clean_id,
     discover,
     graded_file,
-    lms_id,
+    lms_claim,
 )
 from tests.batch.conftest import correct, write_tree, write_zip
 from tests.conftest import CORRECT
@@ -85,15 +85,91 @@ def test_lms_zip_names_give_the_student_id(tmp_path, member, student):
     assert _found(archive) == {student: member}
 
 
-@pytest.mark.parametrize(("component", "expected"), [
-    ("Jane Smith_4242_assignsubmission_file_", "4242"),
-    ("smith_jane_12345_67890_sol.py", "12345"),
-    ("hw_jsmith_attempt_2024-01-31-23-59-59", "jsmith"),
-    ("alice.py", None),
-    ("alice", None),
+@pytest.mark.parametrize(("component", "scheme", "expected"), [
+    ("Jane Smith_4242_assignsubmission_file_", "moodle", "4242"),
+    ("smith_jane_12345_67890_sol.py", "canvas", "12345"),
+    ("hw_jsmith_attempt_2024-01-31-23-59-59", "attempt", "jsmith"),
+    ("alice.py", "canvas", None),
+    ("alice", "id-first", None),
+    ("Jane Smith_4242_assignsubmission_file_", "canvas", None),
 ])
-def test_lms_id_recognises_only_lms_names(component, expected):
-    assert lms_id(component) == expected
+def test_lms_claim_reads_only_names_of_its_own_lms(component, scheme, expected):
+    claim = lms_claim(component, scheme)
+    assert (claim and claim.student_id) == expected
+
+
+# An upload name shaped like another LMS's prefix must not move the file to the student it names.
+@pytest.mark.parametrize(("victim", "attacker", "attacker_id"), [
+    ("vic_4242_10_solution.py", "eve_1111_11_x_4242_assignsubmission_file_.py", "1111"),
+    ("vic_4242_10_solution.py", "eve_1111_11_x_4242_attempt_2024-01-01-00-00-00_.py", "1111"),
+    ("vic_4242_10_solution.py", "eve_1111_11__4242_1_x.py", "1111"),
+    ("4242_10_solution.py", "1111_11_x_4242_assignsubmission_file_.py", "1111"),
+    ("HW_4242_attempt_2024-01-31-23-59-59_solution.py",
+     "HW_1111_attempt_2024-01-31-23-59-59_x_4242_assignsubmission_file_.py", "1111"),
+    ("Vic Tim_4242_assignsubmission_file_/solution.py",
+     "Eve Vil_1111_assignsubmission_file_/Vic Tim_4242_assignsubmission_file_/solution.py", "1111"),
+])
+def test_an_upload_named_like_another_students_prefix_stays_with_its_uploader(tmp_path, victim, attacker,
+                                                                               attacker_id):
+    archive = write_zip(tmp_path / "export.zip", {victim: correct("victim"), attacker: correct("attacker")})
+    assert _found(archive) == {"4242": victim, attacker_id: attacker}
+
+
+def test_a_moodle_name_holding_two_id_markers_is_attributed_to_nobody(tmp_path):
+    crafted = "x_4242_assignsubmission_file_ Eve_1111_assignsubmission_file_solution.py"
+    archive = write_zip(tmp_path / "moodle.zip", {"Vic Tim_4242_assignsubmission_file_solution.py": correct("v"),
+                                                  crafted: correct("e")})
+    found = discover(archive, FUNCTIONS)
+    assert {handin.student_id: handin.path for handin in found.handins} == {
+        "4242": "Vic Tim_4242_assignsubmission_file_solution.py"}
+    assert f"skipped {crafted}: whose it is cannot be told from its name" in found.warnings
+
+
+def test_names_of_two_lms_in_one_archive_are_refused(tmp_path):
+    archive = write_zip(tmp_path / "mixed.zip", {"vic_4242_10_solution.py": correct("v"),
+                                                 "Eve_1111_assignsubmission_file_solution.py": correct("e"),
+                                                 "amy_5_12_solution.py": correct("a")})
+    with pytest.raises(BatchInputError, match="do not fit the canvas naming.*Eve_1111"):
+        discover(archive, FUNCTIONS)
+
+
+def test_a_name_that_two_lms_read_as_different_students_is_refused(tmp_path):
+    archive = write_zip(tmp_path / "one.zip", {"eve_1111_11_x_4242_assignsubmission_file_.py": correct()})
+    with pytest.raises(BatchInputError, match="--id-pattern"):
+        discover(archive, FUNCTIONS)
+
+
+def test_files_of_two_owners_claiming_one_id_are_a_conflict_and_neither_is_graded(tmp_path):
+    archive = write_zip(tmp_path / "canvas.zip", {"smith_jane_4242_1_solution.py": correct("jane"),
+                                                  "evil_eve_4242_2_solution.py": correct("eve"),
+                                                  "amy_5_3_solution.py": correct("amy")})
+    found = discover(archive, FUNCTIONS)
+    assert [handin.student_id for handin in found.handins] == ["5"]
+    (conflict,) = found.absent
+    assert (conflict.student_id, conflict.status) == ("4242", "conflict")
+    assert "evil_eve_4242_2_solution.py" in conflict.reason and "smith_jane_4242_1_solution.py" in conflict.reason
+
+
+def test_one_canvas_student_on_time_and_late_is_one_student_not_a_conflict(tmp_path):
+    archive = write_zip(tmp_path / "canvas.zip", {"smith_jane_4242_1_solution.py": "x = 1\n",
+                                                  "smith_jane_late_4242_2_solution-1.py": correct()})
+    found = discover(archive, FUNCTIONS)
+    assert ({handin.student_id: handin.path for handin in found.handins}, found.absent) == (
+        {"4242": "smith_jane_late_4242_2_solution-1.py"}, ())
+
+
+def test_plain_names_that_clean_to_one_id_are_a_conflict(tmp_path):
+    write_tree(tmp_path, {"Jane Smith.py": correct("a"), "Jane_Smith.py": correct("b")})
+    found = discover(tmp_path, FUNCTIONS)
+    assert found.handins == ()
+    assert [(entry.student_id, entry.status) for entry in found.absent] == [("Jane_Smith", "conflict")]
+
+
+def test_id_pattern_text_before_the_id_names_the_owner(tmp_path):
+    write_tree(tmp_path, {"eve-42.py": correct("e"), "bob-42.py": correct("b"), "bob-7.py": correct("7")})
+    found = discover(tmp_path, FUNCTIONS, id_pattern=r"^(?P<name>[a-z]+)-(?P<id>\d+)")
+    assert [handin.student_id for handin in found.handins] == ["7"]
+    assert [(entry.student_id, entry.status) for entry in found.absent] == [("42", "conflict")]
 
 
 def test_moodle_folders_nested_in_a_wrapper_folder_are_found(tmp_path):

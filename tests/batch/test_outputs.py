@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -11,35 +12,86 @@ import pytest
 
 from grader.assignment import load_assignment
 from grader.batch.inputs import Absent
-from grader.batch.outputs import gradescope_results, junit_xml
-from grader.batch.run import grade_batch, missing_report
+from grader.batch.outputs import gradescope_results, junit_xml, write_outputs
+from grader.batch.run import LOG_NAME, absent_report, grade_batch
 from tests.batch.conftest import BROKEN, correct, mistaken, write_tree
+from tests.conftest import NON_FINITE_COST, strict_json_loads
 
 FUNCTIONS = list(load_assignment().functions)
 GRADESCOPE_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
 
 
+STUDENTS = ["Jane_Smith", "alice", "carol", "dave", "nina", "zoe"]
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> Path:
-    """A graded class: correct, mistaken, broken, and a roster student who handed in nothing."""
+    """A graded class: correct, mistaken, broken, a cost that is not finite, two files claiming one
+    student (a conflict), and a roster student who handed in nothing."""
     root = tmp_path_factory.mktemp("class")
-    write_tree(root / "in", {"alice.py": correct(), "carol.py": mistaken(), "dave.py": BROKEN})
-    (root / "roster.csv").write_text("student_id\nalice\ncarol\ndave\nzoe\n")
+    write_tree(root / "in", {"alice.py": correct(), "carol.py": mistaken(), "dave.py": BROKEN,
+                             "nina.py": NON_FINITE_COST.read_text(),
+                             "Jane Smith.py": correct("one"), "Jane_Smith.py": correct("other")})
+    (root / "roster.csv").write_text("student_id\nalice\ncarol\ndave\nnina\nJane_Smith\nzoe\n")
     grade_batch(root / "in", root / "out", jobs=2, backend="process", roster=root / "roster.csv")
     return root / "out"
 
 
-def test_gradebook_has_a_row_per_student_with_per_function_scores_and_status(graded):
+def _gradebook(graded: Path) -> tuple[list[str], list[list[str]]]:
     with open(graded / "gradebook.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["student_id", "score", "max_score", *FUNCTIONS, "status"]
-    table = {row["student_id"]: row for row in rows}
-    assert [row["student_id"] for row in rows] == ["alice", "carol", "dave", "zoe"]
-    assert (table["alice"]["score"], table["alice"]["max_score"], table["alice"]["status"]) == ("80", "80", "graded")
-    assert table["carol"]["compute_cost_with_regularization"] == "3"
-    assert table["carol"]["score"] == "68"
-    assert (table["zoe"]["score"], table["zoe"]["status"]) == ("0", "missing")
-    assert (table["dave"]["score"], table["dave"]["status"]) == ("0", "error")
+        header, *rows = list(csv.reader(handle))
+    return header, rows
+
+
+def test_every_gradebook_cell_agrees_with_the_students_report(graded):
+    header, rows = _gradebook(graded)
+    assert header == ["student_id", "score", "max_score", *FUNCTIONS, "status"]
+    assert [row[0] for row in rows] == STUDENTS
+    assert sorted(path.stem for path in (graded / "reports").glob("*.json")) == STUDENTS
+    for row in rows:
+        assert len(row) == len(header), row
+        cells = dict(zip(header, row))
+        report = json.loads((graded / "reports" / f"{cells['student_id']}.json").read_text())
+        assert float(cells["score"]) == report["score"], cells
+        assert float(cells["max_score"]) == report["max_score"], cells
+        for function in FUNCTIONS:
+            assert float(cells[function]) == report["functions"][function]["score"], (cells, function)
+        assert cells["status"] == report["status"], cells
+
+
+def test_gradebook_rows_show_each_outcome(graded):
+    header, rows = _gradebook(graded)
+    assert {row[0]: (row[1], row[-1]) for row in rows} == {
+        "Jane_Smith": ("0", "conflict"), "alice": ("80", "graded"), "carol": ("68", "graded"),
+        "dave": ("0", "error"), "nina": ("65", "graded"), "zoe": ("0", "missing")}
+    carol = dict(zip(header, rows[STUDENTS.index("carol")]))
+    assert (carol["compute_cost_with_regularization"], carol["max_score"]) == ("3", "80")
+
+
+def test_a_conflict_report_names_both_files_and_grades_neither(graded):
+    report = json.loads((graded / "reports" / "Jane_Smith.json").read_text())
+    assert report["status"] == "conflict" and report["submission"]["sha256"] == ""
+    assert "Jane Smith.py" in report["message"] and "Jane_Smith.py" in report["message"]
+
+
+def test_every_json_the_batch_writes_parses_strictly(graded):
+    paths = sorted(graded.rglob("*.json"))
+    assert {path.parent.name for path in paths} >= {"reports", "nina"}
+    for path in paths:
+        strict_json_loads(path.read_text())
+    for line in (graded / LOG_NAME).read_text().splitlines():
+        strict_json_loads(line)
+    nina = json.loads((graded / "reports" / "nina.json").read_text())
+    cost = nina["functions"]["compute_cost_with_regularization"]["cases"][0]["outputs"]["cost"]
+    assert "NaN or infinity" in cost["message"] and cost["max_abs_error"] is None
+
+
+def test_gradescope_results_stay_strict_json_with_a_non_finite_number(tmp_path):
+    assignment = load_assignment()
+    report = absent_report(assignment, Absent("eve", "x")).model_copy(update={"duration_seconds": math.inf})
+    write_outputs(tmp_path, {"eve": report}, assignment)
+    results = strict_json_loads((tmp_path / "gradescope" / "eve" / "results.json").read_text())
+    assert results["execution_time"] is None
 
 
 def _junit(graded: Path) -> ET.Element:
@@ -50,7 +102,7 @@ def test_junit_has_a_suite_per_student_and_a_case_per_function(graded):
     root = _junit(graded)
     assert root.tag == "testsuites"
     suites = root.findall("testsuite")
-    assert [suite.get("name") for suite in suites] == ["alice", "carol", "dave", "zoe"]
+    assert [suite.get("name") for suite in suites] == STUDENTS
     for suite in suites:
         cases = suite.findall("testcase")
         assert [(case.get("classname"), case.get("name")) for case in cases] == [
@@ -59,7 +111,7 @@ def test_junit_has_a_suite_per_student_and_a_case_per_function(graded):
         assert int(suite.get("failures")) == sum(case.find("failure") is not None for case in cases)
         assert int(suite.get("errors")) == sum(case.find("error") is not None for case in cases)
         assert all(float(case.get("time")) >= 0 for case in cases)
-    assert int(root.get("tests")) == 4 * len(FUNCTIONS)
+    assert int(root.get("tests")) == len(STUDENTS) * len(FUNCTIONS)
     assert int(root.get("failures")) == sum(int(suite.get("failures")) for suite in suites)
 
 
@@ -84,7 +136,7 @@ def test_junit_marks_broken_and_missing_submissions_as_failures_of_their_kind(gr
 
 def test_junit_reports_grader_failures_as_errors_and_stays_valid_xml_with_control_characters():
     assignment = load_assignment()
-    report = missing_report(assignment, Absent("eve", "x")).model_copy(
+    report = absent_report(assignment, Absent("eve", "x")).model_copy(
         update={"status": "internal_error", "message": "the grader failed: \x00\x1b[31m<boom>"})
     root = ET.fromstring(junit_xml({"eve": report}, assignment))
     errors = root.findall("testsuite/testcase/error")
@@ -94,7 +146,7 @@ def test_junit_reports_grader_failures_as_errors_and_stays_valid_xml_with_contro
 
 
 def test_gradescope_results_have_the_spec_fields_and_add_up_to_the_score(graded):
-    for student in ("alice", "carol", "dave", "zoe"):
+    for student in STUDENTS:
         results = json.loads((graded / "gradescope" / student / "results.json").read_text())
         report = json.loads((graded / "reports" / f"{student}.json").read_text())
         assert results["score"] == report["score"]
@@ -124,7 +176,7 @@ def test_gradescope_tests_follow_case_visibility_and_explain_failures(graded):
 
 
 def test_gradescope_results_of_a_missing_student_have_one_zero_test_per_function():
-    results = gradescope_results(missing_report(load_assignment(), Absent("zoe", "nothing was handed in")))
+    results = gradescope_results(absent_report(load_assignment(), Absent("zoe", "nothing was handed in")))
     assert [(test["name"], test["score"], test["status"]) for test in results["tests"]] == [
         (function, 0.0, "failed") for function in FUNCTIONS]
     assert results["output"] == "nothing was handed in"

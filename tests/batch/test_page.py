@@ -15,7 +15,7 @@ from pydantic import ConfigDict
 from grader.assignment import load_assignment
 from grader.batch.inputs import Absent
 from grader.batch.page import BAR, PASS, frequent_diagnoses, frequent_failures, histogram, pass_rates, summary_page
-from grader.batch.run import grade_batch, missing_report
+from grader.batch.run import absent_report, grade_batch
 from grader.report import FunctionResult, Report
 from tests.batch.conftest import BROKEN, correct, mistaken, write_tree
 
@@ -25,7 +25,7 @@ COST = "compute_cost_with_regularization"
 
 def _report(student: str, status: str = "graded", functions: dict[str, FunctionResult] | None = None) -> Report:
     """A zero report whose `functions` replace the placeholders."""
-    report = missing_report(ASSIGNMENT, Absent(student, "x"))
+    report = absent_report(ASSIGNMENT, Absent(student, "x"))
     return report.model_copy(update={"status": status, "functions": {**report.functions, **(functions or {})}})
 
 

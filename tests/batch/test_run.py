@@ -10,7 +10,7 @@ import pytest
 from grader.assignment import load_assignment
 from grader.batch.executor import Graded
 from grader.batch.inputs import Absent, Handin
-from grader.batch.run import LOG_NAME, grade_batch, missing_report, plan_batch
+from grader.batch.run import LOG_NAME, absent_report, grade_batch, plan_batch
 from grader.engine import GRADER_VERSION
 from grader.errors import GraderError
 from grader.report import Report
@@ -90,13 +90,24 @@ def test_roster_students_without_files_get_zero_with_status_missing(small_class,
     report_validator.validate(json.loads(zoe.to_json()))
 
 
+def test_two_owners_of_one_id_give_a_conflict_report_until_one_file_is_removed(small_class, tmp_path,
+                                                                              report_validator):
+    write_tree(small_class, {"Jane Smith.py": correct("one"), "Jane_Smith.py": correct("other")})
+    out = tmp_path / "out"
+    jane = _batch(small_class, out).reports["Jane_Smith"]
+    assert (jane.status, jane.score, jane.submission.sha256) == ("conflict", 0.0, "")
+    report_validator.validate(json.loads((out / "reports" / "Jane_Smith.json").read_text()))
+    (small_class / "Jane Smith.py").unlink()
+    assert _batch(small_class, out).reports["Jane_Smith"].status == "graded"
+
+
 def _handin(student: str) -> Handin:
     return Handin(student, f"{student}.py", source=None)  # type: ignore[arg-type]
 
 
 def _report(sha: str, *, status: str = "graded", version: str = GRADER_VERSION, digest: str = "d") -> Report:
     """A report for a file with this sha256, as an earlier run would have left it."""
-    report = missing_report(load_assignment(), Absent("alice", "-"))
+    report = absent_report(load_assignment(), Absent("alice", "-"))
     return report.model_copy(update={
         "status": status, "grader_version": version, "testcases_digest": digest,
         "submission": report.submission.model_copy(update={"sha256": sha})})
@@ -108,6 +119,7 @@ def _report(sha: str, *, status: str = "graded", version: str = GRADER_VERSION, 
     (_report("a", version="0.0.1"), True),
     (_report("a", digest="other"), True),
     (_report("a", status="internal_error"), True),
+    (_report("a", status="conflict"), True),
     (_report("a", status="timeout"), False),
 ])
 def test_plan_keeps_a_report_only_for_the_same_file_grader_version_and_cases(existing, regraded):
