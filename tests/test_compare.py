@@ -32,14 +32,18 @@ def test_differences_within_tolerance_pass_and_beyond_fail():
     assert not compare("A3", expected * (1 + 1e-3), expected, TOL).passed
 
 
-def test_hidden_message_lists_entries_and_rounded_errors_without_expected_values():
+def test_hidden_message_lists_failing_entries_but_no_value_or_error_size():
     expected = np.array([[0.123456, 0.5], [0.25, 0.75]])
     actual = expected.copy()
     actual[0, 0] = 0.2
     verdict = compare("dW1", actual, expected, TOL, hidden=True)
-    assert "1 of 4 entries differ, at [0, 0]" in verdict.message
-    assert "0.123456" not in verdict.message and "expected" not in verdict.message
-    assert verdict.max_abs_error == 0.08
+    assert verdict.message == "dW1 is not within tolerance: 1 of 4 entries differ, at [0, 0] (allowed rtol 1e-05, atol 1e-08)"
+    assert verdict.max_abs_error is None and verdict.max_rel_error is None
+
+
+def test_hidden_scalar_message_says_only_that_it_is_out_of_tolerance():
+    verdict = compare("cost", np.array(2.5), np.array(1.5), TOL, scalar=True, hidden=True)
+    assert verdict.message == "cost is not within tolerance: allowed rtol 1e-05, atol 1e-08"
 
 
 def test_visible_message_shows_the_first_differing_value():
@@ -55,10 +59,21 @@ def test_nan_is_named_and_never_passes():
 def test_masks_must_match_exactly_and_hold_only_zeros_and_ones():
     expected = np.array([[True, False], [True, True]])
     assert compare("D1", expected.astype(np.int64), expected, TOL, exact=True).passed
-    inverted = compare("D1", ~expected, expected, TOL, exact=True)
+    inverted = compare("D1", ~expected, expected, TOL, exact=True, hidden=False)
     assert not inverted.passed and "4 of 4 mask entries differ" in inverted.message
     scaled = compare("D1", expected / 0.5, expected, TOL, exact=True)
     assert "only 0/1" in scaled.message
+
+
+def test_hidden_mask_says_neither_which_nor_how_many_entries_differ():
+    expected = np.array([[True, False], [True, True]])
+    one, three = expected.copy(), ~expected
+    one[0, 0] = False
+    three[1, 1] = True
+    verdicts = [compare("D1", wrong, expected, TOL, exact=True, hidden=True) for wrong in (one, three)]
+    assert verdicts[0] == verdicts[1]
+    assert verdicts[0].message == "D1 differs from the expected mask"
+    assert verdicts[0].mismatches is None and verdicts[0].max_abs_error is None
 
 
 def test_derived_expectations_say_what_they_follow_from():

@@ -344,8 +344,19 @@ def test_observation_names_a_transpose():
 def test_observation_names_a_factor_that_changes_between_cases_and_where_it_is_right():
     assert _observations_of("dA2-over-keep-prob-squared", BACKWARD_DROPOUT) == [
         "dA2 is wrong in 4 of 5 cases (right in dropout-backward-keep-all); it is a constant multiple of what "
-        "was expected in each case, but the factor changes from case to case (×1.25 to ×2)"
+        "was expected in each case, but the factor changes from case to case (×1.25 in dropout-backward-public)"
     ]
+
+
+def test_observation_shows_no_factor_measured_only_on_hidden_cases(assignment):
+    case = next(case for case in assignment.cases_of(BACKWARD_L2) if case.hidden)
+    expected = assignment.data[case.id].expected["default"]["dW1"]
+    check = Check(case=case, output="dW1", weight=1, points=1, actual=expected * 3.0, expected=expected,
+                  tolerance=case.tolerances["dW1"])
+    assert observations([check], {check.id}) == (
+        "dW1 is wrong in 1 of 1 cases; it is a constant multiple of what was expected, the same factor wherever "
+        "it is wrong",
+    )
 
 
 def test_observation_names_the_cases_where_an_output_is_right():
