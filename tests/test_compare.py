@@ -3,9 +3,12 @@
 import math
 
 import numpy as np
+import pytest
 
 from grader.assignment import Tolerance
+from grader.checks import build_checks
 from grader.compare import compare
+from grader.wire import CallResult, SandboxResult
 
 TOL = Tolerance(rtol=1e-5, atol=1e-8)
 
@@ -84,3 +87,52 @@ def test_derived_expectations_say_what_they_follow_from():
 def test_error_text_from_the_sandbox_is_shown_with_the_output_name():
     verdict = compare("dW3", "is missing from what the function returned (KeyError)", np.zeros(2), TOL)
     assert verdict.message == "dW3 is missing from what the function returned (KeyError)"
+
+
+# ---------------------------------------------------------------- boundaries, under each case's own tolerance
+
+
+def _verdict_with(assignment, case, output: str, actual: np.ndarray):
+    """The verdict on `output` of `case` when the run returns the reference everywhere but there."""
+    calls = {}
+    for index, each in enumerate(assignment.cases):
+        outputs = dict(assignment.data[each.id].expected["default"])
+        if each.id == case.id:
+            outputs[output] = actual
+        calls[index] = CallResult(status="returned", outputs=outputs)
+    checks = build_checks(assignment, SandboxResult(loaded=True, calls=calls, complete=True))
+    return next(check for check in checks if check.id == f"{case.id}::{output}").verdict()
+
+
+@pytest.mark.parametrize("times, passes", [(0.5, True), (2.0, False)])
+def test_a_float_off_by_a_multiple_of_rtol_passes_only_within_it(assignment, times, passes):
+    case = next(case for case in assignment.cases_of("backward_propagation_with_regularization") if case.hidden)
+    tolerance, expected = case.tolerances["dW1"], assignment.data[case.id].expected["default"]["dW1"]
+    largest = np.unravel_index(np.argmax(np.abs(expected)), expected.shape)
+    assert tolerance.rtol * abs(expected[largest]) > 100 * tolerance.atol
+    actual = expected.copy()
+    actual[largest] *= 1 + times * tolerance.rtol
+    assert _verdict_with(assignment, case, "dW1", actual).passed is passes
+
+
+@pytest.mark.parametrize("times, passes", [(0.5, True), (2.0, False)])
+def test_a_float_off_by_a_multiple_of_atol_where_zero_is_expected_passes_only_within_it(assignment, times, passes):
+    case = next(case for case in assignment.cases_of("forward_propagation_with_dropout") if case.hidden)
+    tolerance, expected = case.tolerances["A1"], assignment.data[case.id].expected["default"]["A1"]
+    zero = tuple(np.argwhere(expected == 0)[0])
+    actual = expected.copy()
+    actual[zero] = times * tolerance.atol
+    assert _verdict_with(assignment, case, "A1", actual).passed is passes
+
+
+def test_a_mask_passes_only_when_exact(assignment):
+    case = next(case for case in assignment.cases_of("forward_propagation_with_dropout") if case.hidden)
+    tolerance, expected = case.tolerances["D1"], assignment.data[case.id].expected["default"]["D1"]
+    as_numbers = expected.astype(np.float64)
+    assert _verdict_with(assignment, case, "D1", as_numbers).passed
+    nearly = as_numbers.copy()
+    nearly[np.unravel_index(np.argmax(nearly), nearly.shape)] = 1 - tolerance.rtol / 10
+    flipped = expected.copy()
+    flipped[0, 0] = ~flipped[0, 0]
+    assert not _verdict_with(assignment, case, "D1", nearly).passed
+    assert not _verdict_with(assignment, case, "D1", flipped).passed
