@@ -19,7 +19,9 @@ dA2. Such a derived expectation pays only for work, so it is used only when:
   only where the cache's A2 is zero, derives all zeros; an A2 along W3ᵀ, large
   enough to saturate the sigmoid, derives an A3 of all ones. Neither is used.
 
-Otherwise the reference value is expected. A mask of all ones is a genuine mask:
+Otherwise the reference value is expected. "The reference value" is the one the
+grader expects for that output of the case (of the RNG variant that fits the
+submission best), passed in as `reference`. A mask of all ones is a genuine mask:
 the A1 derived from it is relu(W1·X + b1)/keep_prob, the whole of layer one's work,
 so it earns A1 (the mask itself still fails). Likewise an upstream array that is
 wrong but on scale still needs the next layer computed from it to earn that layer.
