@@ -141,7 +141,7 @@ def build_checks(
         derived: dict[str, tuple[np.ndarray, str]] = {}
         if spec.consistency and not failure:
             arrays = {name: value for name, value in outputs.items() if isinstance(value, np.ndarray)}
-            derived = assignment.resolve(spec.consistency)(data.inputs, arrays)
+            derived = assignment.resolve(spec.consistency)(data.inputs, arrays, expected)
         for name, output in spec.outputs.items():
             value, against = derived.get(name, (expected[name], "reference"))
             checks.append(

@@ -2,8 +2,12 @@
 
 Pure functions on arrays. Masks (`exact` outputs) must match entry for entry;
 other outputs within the case's tolerance. Messages name the output, its shape and
-the differing entries; for hidden cases they never show an expected value, and the
-error sizes are rounded to one significant digit.
+the differing entries. A hidden case says nothing a student could search towards its
+expected value (SECURITY.md, "Hidden cases"): no expected value, no size or direction
+of an error (max_abs_error and max_rel_error are None), and for a mask not even which
+or how many entries differ, since flipping those would give the mask away. Which
+entries of a float output are out of tolerance is shown: pass or fail per entry
+cannot be iterated to a value.
 """
 
 from __future__ import annotations
@@ -44,10 +48,9 @@ def _positions(mask: np.ndarray) -> str:
     return listed + (f" and {more} more" if more > 0 else "")
 
 
-def _round(value: float, hidden: bool) -> float:
-    if not hidden or value == 0 or not math.isfinite(value):
-        return value
-    return float(f"{value:.0e}")
+def _error(value: float, hidden: bool) -> float | None:
+    """An error size, or None on a hidden case, where a student could bisect on it."""
+    return None if hidden else value
 
 
 def _number(value: float) -> str:
@@ -104,11 +107,13 @@ def _compare_mask(
     differ = actual.astype(bool) != expected.astype(bool)
     count = int(differ.sum())
     if count == 0:
-        return Verdict(name, True, f"{name} is correct", shape, shape, 0.0, 0.0, 0, against)
-    message = f"{label}: {count} of {actual.size} mask entries differ, at {_positions(differ)}"
-    if not hidden:
-        first = tuple(int(i) for i in np.argwhere(differ)[0])
-        message += f"; at {list(first)} you have {bool(actual[first])}, expected {bool(expected[first])}"
+        return Verdict(name, True, f"{name} is correct", shape, shape, _error(0.0, hidden), _error(0.0, hidden),
+                       None if hidden else 0, against)
+    if hidden:
+        return Verdict(name, False, f"{label} differs from the expected mask", shape, shape, against=against)
+    first = tuple(int(i) for i in np.argwhere(differ)[0])
+    message = (f"{label}: {count} of {actual.size} mask entries differ, at {_positions(differ)}; "
+               f"at {list(first)} you have {bool(actual[first])}, expected {bool(expected[first])}")
     return Verdict(name, False, message, shape, shape, 1.0, None, count, against)
 
 
@@ -128,7 +133,7 @@ def _compare_close(
         return Verdict(
             name, False,
             f"{label} contains NaN or infinity at {int(bad.sum())} entries ({_positions(bad)})",
-            shape, shape, math.inf, math.inf, int(bad.sum()), against,
+            shape, shape, _error(math.inf, hidden), _error(math.inf, hidden), int(bad.sum()), against,
         )
     difference = np.abs(actual - expected)
     with np.errstate(over="ignore"):
@@ -137,17 +142,19 @@ def _compare_close(
     max_abs = float(difference.max()) if difference.size else 0.0
     max_rel = float(relative.max()) if relative.size else 0.0
     count = int(differ.sum())
+    max_abs, max_rel = _error(max_abs, hidden), _error(max_rel, hidden)
     if count == 0:
-        return Verdict(name, True, f"{name} is correct", shape, shape, _round(max_abs, hidden),
-                       _round(max_rel, hidden), 0, against)
-    max_abs, max_rel = _round(max_abs, hidden), _round(max_rel, hidden)
-    where = "" if actual.ndim == 0 else f"{count} of {actual.size} entries differ, at {_positions(differ)}; "
+        return Verdict(name, True, f"{name} is correct", shape, shape, max_abs, max_rel, 0, against)
+    allowed = f"allowed rtol {tolerance.rtol:g}, atol {tolerance.atol:g}"
+    where = "" if actual.ndim == 0 else f"{count} of {actual.size} entries differ, at {_positions(differ)}"
+    if hidden:
+        return Verdict(name, False, f"{label} is not within tolerance: " + (f"{where} ({allowed})" if where else allowed),
+                       shape, shape, None, None, count, against)
+    first = tuple(int(i) for i in np.argwhere(differ)[0]) if actual.ndim else ()
+    at = f" at {list(first)}" if first else ""
     message = (
-        f"{label} is not within tolerance: {where}largest difference {_number(max_abs)} "
-        f"(relative {_number(max_rel)}; allowed rtol {tolerance.rtol:g}, atol {tolerance.atol:g})"
+        f"{label} is not within tolerance: {where + '; ' if where else ''}largest difference {_number(max_abs)} "
+        f"(relative {_number(max_rel)}; {allowed}); you have {_number(float(actual[first]))}{at}, "
+        f"expected {_number(float(expected[first]))}"
     )
-    if not hidden:
-        first = tuple(int(i) for i in np.argwhere(differ)[0]) if actual.ndim else ()
-        at = f" at {list(first)}" if first else ""
-        message += f"; you have {_number(float(actual[first]))}{at}, expected {_number(float(expected[first]))}"
     return Verdict(name, False, message, shape, shape, max_abs, max_rel, count, against)

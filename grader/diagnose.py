@@ -211,11 +211,17 @@ def _relation(failing: list[Check]) -> str | None:
         return None
     if all(abs(factor + 1) <= SAME_FACTOR for factor in factors):
         return "it has the opposite sign of what was expected"
+    # A factor measured on a hidden case would give its expected value away (SECURITY.md,
+    # "Hidden cases"): only factors measured on visible cases are shown.
+    visible = {check.case.id: factor for check, factor in zip(measured, factors) if not check.case.hidden}
     if abs(high / low - 1) <= SAME_FACTOR and (len(measured) > 1 or measured[0].actual.size > 1):
-        return f"it is ×{low:.3g} what was expected, the same factor wherever it is wrong"
+        value = (f"×{next(iter(visible.values())):.3g} what was expected" if visible
+                 else "a constant multiple of what was expected")
+        return f"it is {value}, the same factor wherever it is wrong"
     if all(check.actual.size > 1 for check in measured):
-        return (f"it is a constant multiple of what was expected in each case, but the factor changes "
-                f"from case to case (×{low:.3g} to ×{high:.3g})")
+        shown = ", ".join(f"×{factor:.3g} in {case}" for case, factor in visible.items())
+        return ("it is a constant multiple of what was expected in each case, but the factor changes "
+                "from case to case" + (f" ({shown})" if shown else ""))
     return None
 
 

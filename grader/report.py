@@ -47,9 +47,9 @@ class OutputResult(_Model):
     message: str
     shape: list[int] | None = None
     expected_shape: list[int] | None = None
-    max_abs_error: float | None = Field(None, description="Rounded to one significant digit for hidden cases")
-    max_rel_error: float | None = None
-    mismatches: int | None = Field(None, description="Number of entries outside tolerance")
+    max_abs_error: float | None = Field(None, description="None for hidden cases")
+    max_rel_error: float | None = Field(None, description="None for hidden cases")
+    mismatches: int | None = Field(None, description="Number of entries outside tolerance; None where a hidden mask differs")
     checked_against: str = Field("reference", description="What the expectation was derived from")
 
 

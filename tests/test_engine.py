@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from tests.conftest import CORRECT, correct_source, grade_source
+from tests.conftest import CORRECT, SUBMISSIONS, correct_source, grade_source
+
+ADVERSARIAL = SUBMISSIONS / "adversarial"
 
 FUNCTIONS = (
     "compute_cost_with_regularization",
@@ -172,4 +174,16 @@ def test_an_empty_function_earns_nothing_for_leaving_inputs_alone():
 def test_every_function_is_reported(assignment):
     report = grade_source("import numpy as np\n")
     assert tuple(report.functions) == FUNCTIONS
+    assert report.score == 0
+
+
+@pytest.mark.parametrize("attack", ["vanishing_scale_consistency_1e300.py", "vanishing_scale_consistency_1e12.py"])
+def test_values_of_vanishing_scale_earn_no_derived_output_nor_the_inputs_point(attack):
+    report = grade_source((ADVERSARIAL / "cheating" / attack).read_text(), attack)
+    earned = {
+        f"{case.id}::{name}"
+        for function in report.functions.values() for case in function.cases
+        for name, output in case.outputs.items() if output.score > 0
+    }
+    assert earned == set()
     assert report.score == 0

@@ -65,21 +65,24 @@ DESERVED = {
     # in every case (each case's A1 has positive entries): 20 - 5 = 15/20.
     "backward_l2_mutates_cache": _deserved("backward_l2", 15, "inputs"),
     # `>` flips every mask entry, so D1 and D2 fail in all five cases; A1, A2, A3 are checked
-    # against the submission's own masks (reference/consistency.py) and pass, except where a mask
-    # is all False, which is never used to derive activations (returning zeros must not pay):
-    # at keep_prob = 1.0 both masks are all False, so A1, A2, A3 are compared with the reference
-    # and lost, and with nothing right the inputs point too (0); in the single example D2 is all
-    # False, so A2 is lost (3). 4 + 0 + 4 + 3 + 4 = 15/30.
-    "forward_mask_greater": _deserved("forward_dropout", 15, "D1", "D2", "A1", "A2", "A3", "inputs"),
+    # against the submission's own masks (reference/consistency.py) and pass, except where what
+    # they would be derived from is all zeros, which never pays (returning zeros must not): at
+    # keep_prob = 1.0 both masks are all False, so A1, A2, A3 are compared with the reference
+    # and lost, and with nothing right the inputs point too (0); in the single example the
+    # flipped D1 keeps only dead units, so A1 (all zeros) is compared with the reference and
+    # lost, and so is A2, whose own A1 is then off the reference's scale (2).
+    # 4 + 0 + 4 + 2 + 4 = 14/30.
+    "forward_mask_greater": _deserved("forward_dropout", 14, "D1", "D2", "A1", "A2", "A3", "inputs"),
     # A1 is keep_prob times too small wherever it is non-zero; keep_prob = 1.0 hides it. A2 is
     # checked against the submission's own A1, so only A1 is lost, in four cases: 26/30.
     "forward_no_scaling_a1": _deserved("forward_dropout", 26, "A1"),
     # 0.5 is right at keep_prob = 0.5 (half: 6). Public, keep-all, non-square: masks differ and
     # A1, A2 are divided by 0.5 instead of keep_prob: 2 each (A3, inputs). Single example
-    # (keep_prob 0.8): both masks differ; A1 follows the own D1 with the wrong scale (lost), A2
-    # and A3 are lost too as the own D2 is all False, which is never used to derive activations
-    # (reference/consistency.py): inputs remains (2). 6 + 2 + 2 + 2 + 2 = 14/30.
-    "forward_hardcoded_keep_prob": _deserved("forward_dropout", 14, "D1", "D2", "A1", "A2", "A3"),
+    # (keep_prob 0.8): both masks differ and the own D1 keeps only dead units, so A1 is all
+    # zeros; an expectation derived from it would be all zeros too, which never pays
+    # (reference/consistency.py), so A1, A2 and A3 are compared with the reference and lost,
+    # and with nothing right the inputs point too (0). 6 + 2 + 2 + 0 + 2 = 12/30.
+    "forward_hardcoded_keep_prob": _deserved("forward_dropout", 12, "D1", "D2", "A1", "A2", "A3", "inputs"),
     # randn draws normal values and consumes the RNG differently: D1 and D2 differ in every case
     # (randn < 1.0 is not all True, so keep-all fails too), except D2 of the single example, whose
     # two comparisons come out as the uniform draws' do; activations follow the own masks: 21/30.
