@@ -13,9 +13,13 @@ from typing import Any
 
 MAX_NOTEBOOK_BYTES = 32 * 1024 * 1024
 """Largest notebook file read at all, outputs included: bounds the work of parsing it."""
+MAX_PARTS = 1_000_000
+"""Most JSON separators (`,` `:` `[` `{`) a notebook may hold: each can make json.loads build an
+object, so this bounds its memory (a file of nothing but `{},` would otherwise take 25 times its size)."""
 
 _CELL_TYPES = ("code", "markdown", "raw")
 _AGAIN = "download it again from Jupyter"
+_CLEAR = "clear its outputs (in Jupyter: Edit > Clear Outputs of All Cells), save it and hand it in again"
 
 
 class NotebookError(ValueError):
@@ -27,8 +31,10 @@ def code_cells(raw: bytes) -> list[str | None]:
     if len(raw) > MAX_NOTEBOOK_BYTES:
         raise NotebookError(
             f"the notebook is larger than {MAX_NOTEBOOK_BYTES // (1024 * 1024)} MB even though outputs do not count; "
-            "clear its outputs (in Jupyter: Edit > Clear Outputs of All Cells), save it and hand it in again"
+            + _CLEAR
         )
+    if sum(raw.count(mark) for mark in (b",", b":", b"[", b"{")) > MAX_PARTS:
+        raise NotebookError(f"the notebook has too many parts to read (over {MAX_PARTS:,}); " + _CLEAR)
     if not raw.strip():
         raise NotebookError("the file is empty")
     try:

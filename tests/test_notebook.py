@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from grader.notebook import MAX_NOTEBOOK_BYTES, NotebookError, code_cells, code_size, strip
+from grader.notebook import MAX_NOTEBOOK_BYTES, MAX_PARTS, NotebookError, code_cells, code_size, strip
 from tests.notebook_files import MB, correct_notebook, dump, notebook_with_figures, with_figures
 
 
@@ -70,3 +70,16 @@ def test_a_file_over_the_notebook_ceiling_is_refused_without_parsing():
 def test_unreadable_notebooks_are_refused_with_a_reason(raw, message):
     with pytest.raises(NotebookError, match=message):
         code_cells(raw)
+
+
+def test_a_notebook_of_too_many_parts_is_refused_before_parsing():
+    many = b'{"cells": [], "metadata": [' + b"{}," * MAX_PARTS + b"{}]}"
+    with pytest.raises(NotebookError, match="too many parts to read"):
+        code_cells(many)
+
+
+def test_outputs_of_tens_of_thousands_of_printed_numbers_are_still_read():
+    notebook = correct_notebook()
+    notebook["cells"][2]["outputs"] = [{"output_type": "stream", "name": "stdout",
+                                        "text": [", ".join(["0.5"] * 100_000) + "\n"] * 5}]
+    assert code_cells(dump(notebook)) == code_cells(dump(correct_notebook()))
