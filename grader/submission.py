@@ -49,7 +49,7 @@ class Submission:
         A notebook is read up to MAX_NOTEBOOK_BYTES and kept without its outputs and
         metadata; one that cannot be read is refused with the reason.
         """
-        if KINDS.get(Path(name).suffix.lower()) != "ipynb":
+        if _kind(name) != "ipynb":
             return cls(name=name, content=_read_at_most(stream, MAX_BYTES))
         try:
             return cls(name=name, content=notebook.strip(_read_at_most(stream, MAX_NOTEBOOK_BYTES)))
@@ -83,7 +83,7 @@ class Submission:
 
     @property
     def kind(self) -> str:
-        return KINDS.get(Path(self.name).suffix.lower(), "py")
+        return _kind(self.name)
 
     def check(self) -> None:
         """Refuse what cannot be a Python submission, with a message saying why."""
@@ -105,6 +105,10 @@ class Submission:
         suffix = Path(self.name).suffix.lower()
         if suffix and suffix not in KINDS:
             raise Rejected(f"'{suffix}' files are not accepted; hand in a .py file or a .ipynb notebook")
+
+
+def _kind(name: str) -> str:
+    return KINDS.get(Path(name).suffix.lower(), "py")
 
 
 def _check_notebook(content: bytes) -> None:
