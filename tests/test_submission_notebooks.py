@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from grader.cli import main
 from grader.engine import grade
+from grader.sandbox import Limits, RawRun, get_backend
 from grader.submission import Submission
 from tests.notebook_files import MB, REAL_TOOL_SHAPES, correct_notebook, dump, notebook_with_figures
 
@@ -60,3 +61,32 @@ def test_the_report_of_a_notebook_is_of_its_code(tmp_path):
     without = _grade(tmp_path, "b.ipynb", dump(correct_notebook()))
     assert with_figures.submission.sha256 == without.submission.sha256
     assert with_figures.submission.size == without.submission.size < 20_000
+
+
+class _Recording:
+    """The process backend, keeping every bundle it was given."""
+
+    name = "process"
+
+    def __init__(self) -> None:
+        self.bundles: list[bytes] = []
+        self._backend = get_backend("process")
+
+    def run(self, bundle: bytes, limits: Limits) -> RawRun:
+        self.bundles.append(bundle)
+        return self._backend.run(bundle, limits)
+
+
+def test_only_the_code_cells_reach_the_sandbox(tmp_path):
+    notebook = correct_notebook()
+    notebook["metadata"]["secret"] = "METADATA-MARKER"
+    notebook["cells"][0]["source"] = ["MARKDOWN-MARKER"]
+    notebook["cells"][2]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["OUTPUT-MARKER"]}]
+    path = tmp_path / "work.ipynb"
+    path.write_bytes(dump(notebook))
+    backend = _Recording()
+    report = grade(Submission.from_path(path), backend=backend)
+    assert report.score == 80
+    [bundle] = backend.bundles
+    assert b"def compute_cost_with_regularization" in bundle
+    assert not [marker for marker in (b"METADATA", b"MARKDOWN", b"OUTPUT") if marker + b"-MARKER" in bundle]
