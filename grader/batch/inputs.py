@@ -2,7 +2,8 @@
 
 The result is a list of hand-ins (student id, file name, where the bytes are) and a list
 of students with nothing to grade. Zips are read in place, member by member and capped in
-size, never extracted: no path in an archive can reach the file system (zip slip).
+size (the same reading rules as any submission), never extracted: no path in an archive can
+reach the file system (zip slip).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from grader.errors import GraderError
-from grader.submission import KINDS, MAX_BYTES, Submission
+from grader.submission import KINDS, Submission
 
 MAX_MEMBERS = 20_000
 """Most entries read from one zip (an LMS export of a large class has a few thousand)."""
@@ -76,12 +77,12 @@ class ZipSource:
         self.member = member
 
     def read(self) -> bytes:
-        with zipfile.ZipFile(self.archive) as archive, archive.open(self.member) as handle:
-            # One byte over the cap is enough for Submission.check to reject it.
-            return handle.read(MAX_BYTES + 1)
+        return self.submission(PurePosixPath(self.member).name).content
 
     def submission(self, name: str) -> Submission:
-        return Submission(name=name, content=self.read())
+        """The member as a submission, decompressed only up to the limit of its kind."""
+        with zipfile.ZipFile(self.archive) as archive, archive.open(self.member) as handle:
+            return Submission.from_upload(name, handle)
 
     def __repr__(self) -> str:
         return f"ZipSource({str(self.archive)!r}, {self.member!r})"

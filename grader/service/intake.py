@@ -1,20 +1,28 @@
-"""Turning a verified request body into a submission to store, or a clear reason why not."""
+"""Turning a verified request body into a submission to store, or a clear reason why not.
+
+The file is read by `Submission.from_upload`, the same rules as `grade` and `grade batch`:
+a notebook is stored without its outputs and metadata, and one that cannot be read is
+refused here (422, the student's reason in `errors`) since nothing of it could be graded.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import dataclasses
+import io
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from grader.service.schemas import JsonSubmission, SubmissionMetadata, plain_filename
 from grader.service.settings import ClientSettings
+from grader.submission import Rejected, Submission
 
 
 class Unacceptable(Exception):
@@ -50,7 +58,7 @@ def parse_json(body: bytes) -> Intake:
         except binascii.Error:
             raise Unacceptable("source_base64 is not valid base64") from None
     metadata = SubmissionMetadata.model_validate(parsed.model_dump(include=set(SubmissionMetadata.model_fields)))
-    return Intake(metadata, parsed.filename, content)
+    return _intake(metadata, parsed.filename, io.BytesIO(content))
 
 
 async def parse_multipart(scope: dict[str, Any], body: bytes) -> Intake:
@@ -80,9 +88,21 @@ async def parse_multipart(scope: dict[str, Any], body: bytes) -> Intake:
             raise Unacceptable(str(error)) from None
         if not filename:
             raise Unacceptable("the 'file' part needs a filename")
-        return Intake(metadata, filename, await file.read())
+        # Parsing a notebook of tens of MB takes a moment: not on the event loop.
+        return await run_in_threadpool(_intake, metadata, filename, file.file)
     finally:
         await form.close()
+
+
+def _intake(metadata: SubmissionMetadata, filename: str, stream: BinaryIO) -> Intake:
+    """The file as it will be graded; an unreadable notebook is refused with the student's reason."""
+    submission = Submission.from_upload(filename, stream)
+    if submission.kind == "ipynb":
+        try:
+            submission.check()
+        except Rejected as error:
+            raise Unacceptable("the notebook cannot be graded", [str(error)]) from None
+    return Intake(metadata, filename, submission.content)
 
 
 def check_allowed(

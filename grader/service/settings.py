@@ -71,7 +71,10 @@ class ServiceSettings(BaseSettings):
         default=None, description="Our `whsec_` secret for signing callbacks; required when callbacks are used."
     )
 
-    max_body_bytes: int = Field(default=1024 * 1024, description="Largest accepted request body (413 above).")
+    max_body_bytes: int = Field(
+        # A notebook of MAX_NOTEBOOK_BYTES (32 MiB, outputs included) fits even as base64 JSON (4/3 of it).
+        default=48 * 1024 * 1024, description="Largest accepted request body (413 above)."
+    )
     timestamp_tolerance_seconds: int = Field(default=300, description="Allowed clock skew of `webhook-timestamp`.")
     rate_limit_per_minute: float = Field(default=600.0, description="Sustained submissions per minute per client.")
     rate_limit_burst: int = Field(default=60, description="Submissions a client may send at once.")

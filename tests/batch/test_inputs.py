@@ -16,8 +16,12 @@ from grader.batch.inputs import (
     graded_file,
     lms_claim,
 )
+from grader.batch.run import grade_batch
+from grader.notebook import MAX_NOTEBOOK_BYTES, strip
+from grader.submission import Rejected
 from tests.batch.conftest import correct, write_tree, write_zip
 from tests.conftest import CORRECT
+from tests.notebook_files import MB, correct_notebook, dump, notebook_with_figures
 
 FUNCTIONS = list(load_assignment().functions)
 
@@ -246,6 +250,44 @@ def test_zip_members_are_read_capped_at_the_submission_limit(tmp_path):
         handle.writestr("bomb.py", b"#" * (MAX_BYTES * 8))
     (handin,) = discover(archive, FUNCTIONS).handins
     assert len(handin.submission().content) == MAX_BYTES + 1
+
+
+def test_zip_notebook_members_are_read_without_their_outputs(tmp_path):
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as handle:
+        handle.writestr("alice_12345_assignsubmission_file_/Regularization.ipynb", notebook_with_figures(20 * MB))
+    (handin,) = discover(archive, FUNCTIONS).handins
+    submission = handin.submission()
+    submission.check()
+    assert submission.content == strip(dump(correct_notebook()))
+
+
+def test_zip_notebook_members_are_read_only_up_to_the_notebook_ceiling(tmp_path):
+    archive = tmp_path / "big.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as handle:
+        handle.writestr("bomb.ipynb", b" " * (MAX_NOTEBOOK_BYTES * 2))
+    (handin,) = discover(archive, FUNCTIONS).handins
+    with pytest.raises(Rejected, match="larger than 32 MB"):
+        handin.submission().check()
+
+
+def test_csv_manifest_notebooks_are_read_without_their_outputs(tmp_path):
+    (tmp_path / "work.ipynb").write_bytes(notebook_with_figures(5 * MB))
+    (tmp_path / "m.csv").write_text("student_id,path\nalice,work.ipynb\n")
+    (handin,) = discover(tmp_path / "m.csv", FUNCTIONS).handins
+    assert handin.submission().content == strip(dump(correct_notebook()))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("megabytes", [1, 5, 20])
+def test_grade_batch_gives_full_marks_to_a_zipped_notebook_with_figures(tmp_path, megabytes):
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as handle:
+        handle.writestr("alice_12345_assignsubmission_file_/Regularization.ipynb",
+                        notebook_with_figures(megabytes * MB))
+    result = grade_batch(archive, tmp_path / "out", backend="process")
+    report = result.reports["12345"]
+    assert (report.status, report.score) == ("graded", 80), report.message
 
 
 def test_csv_manifest_lists_files_and_folders_relative_to_itself(tmp_path):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
+import httpx
 import pytest
 
-from grader.service.intake import Unacceptable, check_allowed, parse_json
-from grader.service.settings import ClientSettings
+from grader.notebook import MAX_NOTEBOOK_BYTES, strip
+from grader.service.intake import Unacceptable, check_allowed, parse_json, parse_multipart
+from grader.service.settings import ClientSettings, ServiceSettings
+from tests.notebook_files import MB, correct_notebook, dump, notebook_with_figures
+from tests.service.conftest import CLIENT_SECRET
+from tests.service.lms_standin import signed_post
 
 SECRET = "whsec_" + base64.b64encode(b"x" * 32).decode()
 
@@ -57,3 +63,75 @@ def test_callbacks_need_our_secret():
     with pytest.raises(Unacceptable) as refused:
         check_allowed(intake, ClientSettings(secret=SECRET), accepted_assignments=[], has_callback_secret=False)
     assert refused.value.errors == ["callback_url: this service has no callback_secret configured"]
+
+
+# ---------------------------------------------------------------- notebooks
+
+
+def _notebook_body(content: bytes) -> bytes:
+    metadata = {"assignment": "regularization", "student_id": "s", "filename": "Regularization.ipynb"}
+    return json.dumps(metadata | {"source_base64": base64.b64encode(content).decode()}).encode()
+
+
+def _multipart(content: bytes, filename: str = "Regularization.ipynb") -> httpx.Request:
+    metadata = {"assignment": "regularization", "student_id": "s"}
+    return httpx.Request("POST", "http://x", files={"file": (filename, content)}, data={"metadata": json.dumps(metadata)})
+
+
+def _parse_multipart(content: bytes):
+    request = _multipart(content)
+    scope = {"type": "http", "method": "POST", "path": "/", "query_string": b"",
+             "headers": [(b"content-type", request.headers["content-type"].encode())]}
+    return asyncio.run(parse_multipart(scope, request.read()))
+
+
+def test_json_notebooks_are_stored_without_their_outputs():
+    intake = parse_json(_notebook_body(notebook_with_figures(20 * MB)))
+    assert intake.content == strip(dump(correct_notebook()))
+
+
+def test_multipart_notebooks_are_stored_without_their_outputs():
+    intake = _parse_multipart(notebook_with_figures(20 * MB))
+    assert (intake.filename, intake.content) == ("Regularization.ipynb", strip(dump(correct_notebook())))
+
+
+def test_an_unreadable_notebook_is_refused_with_the_reason():
+    with pytest.raises(Unacceptable, match="the notebook cannot be graded") as refused:
+        parse_json(_notebook_body(b'{"cells": ['))
+    assert refused.value.status == 422
+    assert refused.value.errors == ["the notebook is not valid JSON; download it again from Jupyter"]
+
+
+def test_a_notebook_over_the_ceiling_is_refused_by_multipart():
+    with pytest.raises(Unacceptable) as refused:
+        _parse_multipart(b" " * (MAX_NOTEBOOK_BYTES + 1))
+    assert "larger than 32 MB" in refused.value.errors[0]
+
+
+def test_the_default_body_limit_fits_the_largest_notebook_as_base64_json():
+    largest = len(_notebook_body(b" " * MAX_NOTEBOOK_BYTES))
+    assert ServiceSettings().max_body_bytes >= largest
+
+
+def _grade_all(service, bodies):
+    """Post each (body, content type) and wait for its grading."""
+    responses = [signed_post(service.http, f"{service.url}/v1/submissions", body, CLIENT_SECRET, content_type=kind)
+                 for body, kind in bodies]
+    assert [response.status_code for response in responses] == [202] * len(bodies), responses[-1].text
+    return [service.wait_for(response.json()["job_id"], lambda s: s["state"] == "done", seconds=120)
+            for response in responses]
+
+
+@pytest.mark.slow
+def test_json_intake_gives_full_marks_to_notebooks_with_1_5_and_20_mb_of_figures(start_service):
+    service = start_service(grade_function="grader.engine:grade", grade_backend="process")
+    bodies = [(_notebook_body(notebook_with_figures(size * MB)), "application/json") for size in (1, 5, 20)]
+    assert [(done["status"], done["score"]) for done in _grade_all(service, bodies)] == [("graded", 80)] * 3
+
+
+@pytest.mark.slow
+def test_multipart_intake_gives_full_marks_to_notebooks_with_1_5_and_20_mb_of_figures(start_service):
+    service = start_service(grade_function="grader.engine:grade", grade_backend="process")
+    requests = [_multipart(notebook_with_figures(size * MB)) for size in (1, 5, 20)]
+    bodies = [(request.read(), request.headers["content-type"]) for request in requests]
+    assert [(done["status"], done["score"]) for done in _grade_all(service, bodies)] == [("graded", 80)] * 3
