@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from grader import strict_json
 from grader.queue.grading import GradeFn, load_grade_fn
 from grader.service import intake
 from grader.service.runtime import Runtime
@@ -60,6 +61,13 @@ _SUBMISSION_BODY = {
 }
 
 
+class StrictJSONResponse(JSONResponse):
+    """Every JSON body the service answers with: NaN and Infinity become null (grader.strict_json)."""
+
+    def render(self, content: Any) -> bytes:
+        return strict_json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 class _TooLarge(Exception):
     """The body exceeds `max_body_bytes`."""
 
@@ -83,6 +91,7 @@ def create_app(
         summary="Signed submissions in, signed grades and LTI AGS scores out.",
         version="1",
         lifespan=lifespan,
+        default_response_class=StrictJSONResponse,
     )
 
     @app.post(
@@ -100,7 +109,7 @@ def create_app(
             429: {"model": Problem, "description": "Rate limit; see Retry-After."},
         },
     )
-    async def submit(request: Request) -> JSONResponse:
+    async def submit(request: Request) -> StrictJSONResponse:
         """Store a signed submission and queue it for grading; answers once it is on disk."""
         started = time.perf_counter()
         response = await _submit(runtime, request)
@@ -139,7 +148,7 @@ def create_app(
     return app
 
 
-async def _submit(runtime: Runtime, request: Request) -> JSONResponse:
+async def _submit(runtime: Runtime, request: Request) -> StrictJSONResponse:
     settings = runtime.settings
     metrics = runtime.metrics
     try:
@@ -193,7 +202,7 @@ async def _submit(runtime: Runtime, request: Request) -> JSONResponse:
         runtime.pool.wake()
     metrics.inc("grader_submissions_total", outcome="accepted" if created else "duplicate")
     status_url = str(request.url_for("status", job_id=job_id))
-    return JSONResponse({"job_id": job_id, "status_url": status_url}, status_code=202 if created else 200)
+    return StrictJSONResponse({"job_id": job_id, "status_url": status_url}, status_code=202 if created else 200)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -250,9 +259,9 @@ def _job_status(found: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _problem(status: int, detail: str, *, errors: list[str] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail, "errors": errors or []}, status_code=status, headers=headers)
+def _problem(status: int, detail: str, *, errors: list[str] | None = None, headers: dict[str, str] | None = None) -> StrictJSONResponse:
+    return StrictJSONResponse({"detail": detail, "errors": errors or []}, status_code=status, headers=headers)
 
 
-def _rate_limited(wait: float) -> JSONResponse:
+def _rate_limited(wait: float) -> StrictJSONResponse:
     return _problem(429, "too many submissions; retry later", headers={"retry-after": str(math.ceil(wait))})

@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from grader import strict_json
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
     id TEXT PRIMARY KEY,
@@ -191,7 +193,7 @@ class Store:
                 (
                     job_id, sub.client, sub.webhook_id, sub.request_sha256, sub.assignment, sub.student_id,
                     sub.filename, sub.content, sub.content_sha256, sub.callback_url,
-                    json.dumps(sub.lti) if sub.lti is not None else None, now,
+                    strict_json.dumps(sub.lti) if sub.lti is not None else None, now,
                 ),
             )
             conn.execute(
@@ -275,7 +277,7 @@ class Store:
                 return False
             conn.execute(
                 "INSERT INTO results (job_id, status, score, max_score, report, graded_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (job.id, result.status, result.score, result.max_score, json.dumps(result.report), now),
+                (job.id, result.status, result.score, result.max_score, strict_json.dumps(result.report), now),
             )
             conn.executemany(
                 "INSERT INTO deliveries (id, job_id, client, kind, url, payload, state, next_attempt_at, created_at)"

@@ -28,6 +28,15 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _ISO_WITH_FRACTION = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+(Z|[+-]\d{2}:\d{2})$")
 
 
+def strict_loads(text: str | bytes) -> Any:
+    """`json.loads` that refuses NaN and Infinity, as JavaScript's `JSON.parse` and Go do."""
+
+    def refuse(token: str) -> Any:
+        raise ValueError(f"{token} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def hmac_signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """`v1,<base64>` computed independently of grader.service.signing."""
     key = base64.b64decode(secret.removeprefix("whsec_"))
@@ -142,7 +151,11 @@ class StandInLms:
         if attempt <= behaviour.fail_first:
             extra = {"retry-after": behaviour.retry_after} if behaviour.retry_after else {}
             return behaviour.fail_status, extra
-        event = json.loads(body)
+        try:
+            event = strict_loads(body)
+        except ValueError as error:
+            self.error(f"callback {msg_id} is not strict JSON: {error}")
+            return 400, {}
         if event.get("type") != "grading.completed" or "data" not in event:
             self.error(f"callback {msg_id} is not a grading.completed event")
         with self.lock:
@@ -203,7 +216,11 @@ class StandInLms:
         if expires is None or expires < time.time():
             self.error("score with an unknown or expired token")
             return 401
-        score = json.loads(body)
+        try:
+            score = strict_loads(body)
+        except ValueError as error:
+            self.error(f"score is not strict JSON: {error}")
+            return 400
         problems = [field for field in ("userId", "activityProgress", "gradingProgress", "timestamp") if field not in score]
         if score.get("activityProgress") not in {"Initialized", "Started", "InProgress", "Submitted", "Completed"}:
             problems.append("activityProgress value")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.conftest import submission
+from tests.service.conftest import API_TOKEN, submission
+from tests.service.lms_standin import strict_loads
 
 pytestmark = pytest.mark.slow
 
@@ -21,6 +22,17 @@ def test_callback_is_signed_and_carries_the_report(start_service, lms):
     assert msg_id == status["deliveries"][0]["id"]
     assert event["data"]["job_id"] == job_id
     assert (event["data"]["status"], event["data"]["score"], event["data"]["max_score"]) == ("graded", 2.0, 10.0)
+    assert event["data"]["report"] == status["report"]
+
+
+def test_non_finite_report_numbers_reach_status_and_callback_as_strict_json(start_service, lms):
+    service = start_service()
+    job_id = service.submit(submission(lms, source="cost = np.log(0)\n")).json()["job_id"]
+    service.wait_for(job_id, _delivered("callback"))
+    response = service.http.get(f"{service.url}/v1/submissions/{job_id}", headers={"authorization": f"Bearer {API_TOKEN}"})
+    status = strict_loads(response.text)
+    assert status["report"]["details"] == {"cost": None, "relative_error": None}
+    [event] = lms.callbacks.values()
     assert event["data"]["report"] == status["report"]
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import sqlite3
 
 import pytest
 
 from grader.service.store import ConflictError, NewDelivery, Result
 from tests.service.conftest import new_submission
+from tests.service.lms_standin import strict_loads
 
 NOW = 1_000.0
 RESULT = Result(status="graded", score=8.0, max_score=10.0, report={"status": "graded"})
@@ -113,3 +115,12 @@ def test_disabled_endpoints_are_remembered(store):
     store.disable_endpoint("http://127.0.0.1:9/cb", "410", NOW)
     assert store.is_disabled("http://127.0.0.1:9/cb")
     assert not store.is_disabled("http://127.0.0.1:9/other")
+
+
+def test_non_finite_report_numbers_are_stored_as_strict_json(store, tmp_path):
+    job_id, _ = store.accept(new_submission(), NOW)
+    report = {"status": "graded", "cost": math.inf, "errors": [math.nan, 1.0]}
+    store.complete_job(store.claim_job(NOW, 60), dataclasses.replace(RESULT, report=report), [], NOW)
+    with sqlite3.connect(tmp_path / "db.sqlite") as conn:
+        [stored] = conn.execute("SELECT report FROM results WHERE job_id = ?", (job_id,)).fetchone()
+    assert strict_loads(stored) == {"status": "graded", "cost": None, "errors": [None, 1.0]}
