@@ -162,13 +162,13 @@ async def _submit(runtime: Runtime, request: Request) -> StrictJSONResponse:
         )
     except SignatureError as error:
         # Unsigned traffic is limited per address, so it cannot starve signed clients of CPU.
-        wait = runtime.limiter.acquire(f"ip:{request.client.host if request.client else '-'}")
+        wait = runtime.address_limiter.acquire(f"ip:{request.client.host if request.client else '-'}")
         if wait:
             metrics.inc("grader_submissions_total", outcome="rate_limited")
             return _rate_limited(wait)
         metrics.inc("grader_submissions_total", outcome="unauthorized")
         return _problem(401, str(error))
-    wait = runtime.limiter.acquire(f"client:{client}")
+    wait = runtime.client_limiter.acquire(f"client:{client}")
     if wait:
         metrics.inc("grader_submissions_total", outcome="rate_limited")
         return _rate_limited(wait)

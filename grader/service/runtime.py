@@ -41,7 +41,10 @@ class Runtime:
         self.metrics = Metrics()
         self.client_keys = {name: parse_secret(c.secret.get_secret_value()) for name, c in settings.clients.items()}
         self.api_tokens = [token.get_secret_value().encode() for token in settings.api_tokens]
-        self.limiter = RateLimiter(settings.rate_limit_per_minute / 60.0, settings.rate_limit_burst, time.monotonic)
+        rate = settings.rate_limit_per_minute / 60.0
+        self.client_limiter = RateLimiter(rate, settings.rate_limit_burst, time.monotonic)
+        # Apart from the clients' buckets, so a flood from many addresses cannot crowd a client out.
+        self.address_limiter = RateLimiter(rate, settings.rate_limit_burst, time.monotonic)
         self._grade_fn = grade_fn
         self._lock_file: IO[str] | None = None
         self._http: httpx.Client | None = None
