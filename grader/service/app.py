@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from grader import strict_json
 from grader.queue.grading import GradeFn, load_grade_fn
 from grader.service import intake
-from grader.service.runtime import Runtime
+from grader.service.runtime import Runtime, TokenScope
 from grader.service.schemas import (
     Accepted,
     JobStatus,
@@ -35,7 +35,9 @@ from grader.service.settings import ServiceSettings
 from grader.service.signing import SignatureError, verify
 from grader.service.store import ConflictError, NewSubmission
 
-_bearer = HTTPBearer(auto_error=False, description="One of the service's `api_tokens`.")
+_bearer = HTTPBearer(
+    auto_error=False, description="A client's `api_tokens` (its own jobs) or one of the `admin_tokens` (all jobs)."
+)
 
 _SUBMISSION_BODY = {
     "requestBody": {
@@ -125,9 +127,11 @@ def create_app(
         job_id: str, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
     ) -> Any:
         """Where a submission's grading stands; the report and deliveries once done."""
-        if not _token_ok(credentials, runtime.api_tokens):
+        scope = _token_scope(credentials, runtime.tokens)
+        if scope is None:
             return _problem(401, "a valid bearer token is required", headers={"www-authenticate": "Bearer"})
-        found = await run_in_threadpool(runtime.store.job_status, job_id)
+        # Another client's job is 404 like a missing one: a token must not even learn that it exists.
+        found = await run_in_threadpool(runtime.store.job_status, job_id, client=scope.client)
         if found is None:
             return _problem(404, f"no submission {job_id!r}")
         return _job_status(found)
@@ -176,7 +180,7 @@ async def _submit(runtime: Runtime, request: Request) -> StrictJSONResponse:
         parsed = await _parse(request, body)
         intake.check_allowed(
             parsed, settings.clients[client], accepted_assignments=settings.accepted_assignments,
-            has_callback_secret=settings.callback_secret is not None,
+            has_callback_secret=settings.clients[client].callback_secret is not None,
         )
     except intake.Unacceptable as error:
         metrics.inc("grader_submissions_total", outcome="invalid")
@@ -229,13 +233,19 @@ async def _parse(request: Request, body: bytes) -> intake.Intake:
     raise intake.Unacceptable("send application/json or multipart/form-data", status=415)
 
 
-def _token_ok(credentials: HTTPAuthorizationCredentials | None, tokens: list[bytes]) -> bool:
+def _token_scope(
+    credentials: HTTPAuthorizationCredentials | None, tokens: list[tuple[bytes, TokenScope]]
+) -> TokenScope | None:
+    """Whose jobs the offered token reads; None for a missing or unknown token."""
     if credentials is None:
-        return False
+        return None
     offered = credentials.credentials.encode()
+    scope = None
     # Compared with every token so the time taken does not tell which one is close.
-    matches = [hmac.compare_digest(offered, token) for token in tokens]
-    return any(matches)
+    for token, owner in tokens:
+        if hmac.compare_digest(offered, token):
+            scope = owner
+    return scope
 
 
 def _job_status(found: dict[str, Any]) -> dict[str, Any]:

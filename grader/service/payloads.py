@@ -20,6 +20,7 @@ def callback_body(job: ClaimedJob, result: Result, completed_at: dt.datetime) ->
     """The Standard Webhooks payload `{"type", "timestamp", "data"}` announcing a finished job."""
     data: dict[str, Any] = {
         "job_id": job.id,
+        "client": job.client,
         "assignment": job.assignment,
         "student_id": job.student_id,
         "filename": job.filename,

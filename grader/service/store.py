@@ -75,10 +75,29 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS disabled_endpoints (
-    url TEXT PRIMARY KEY,
+    client TEXT NOT NULL,
+    url TEXT NOT NULL,
     disabled_at REAL NOT NULL,
-    reason TEXT NOT NULL
+    reason TEXT NOT NULL,
+    PRIMARY KEY (client, url)
 );
+"""
+
+# Databases written before disabled endpoints were kept per client had one row per URL. Each URL
+# stays disabled for the clients whose own delivery to it was answered 410; the others may call it.
+_DISABLED_ENDPOINTS_PER_CLIENT = """
+ALTER TABLE disabled_endpoints RENAME TO disabled_endpoints_by_url;
+CREATE TABLE disabled_endpoints (
+    client TEXT NOT NULL,
+    url TEXT NOT NULL,
+    disabled_at REAL NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (client, url)
+);
+INSERT OR IGNORE INTO disabled_endpoints (client, url, disabled_at, reason)
+    SELECT d.client, old.url, old.disabled_at, old.reason FROM disabled_endpoints_by_url old
+    JOIN deliveries d ON d.url = old.url AND d.last_status = 410;
+DROP TABLE disabled_endpoints_by_url;
 """
 
 
@@ -164,6 +183,7 @@ class Store:
         self._write_lock = threading.Lock()
         # executescript commits on its own, so the schema is created outside _write.
         self._conn().executescript(_SCHEMA)
+        self._migrate()
 
     def close(self) -> None:
         """Close every connection opened by any thread."""
@@ -171,6 +191,13 @@ class Store:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+
+    def _migrate(self) -> None:
+        """Bring a database written by an older version to the current schema."""
+        conn = self._conn()
+        columns = {row["name"] for row in conn.execute("PRAGMA table_info(disabled_endpoints)")}
+        if "client" not in columns:
+            conn.executescript(f"BEGIN IMMEDIATE; {_DISABLED_ENDPOINTS_PER_CLIENT} COMMIT;")
 
     # Submissions ---------------------------------------------------------------------------
 
@@ -335,29 +362,38 @@ class Store:
                 (state, status, error, next_attempt_at, state, now, delivery_id),
             )
 
-    def disable_endpoint(self, url: str, reason: str, now: float) -> None:
-        """Remember that a receiver asked (with 410 Gone) never to be called again."""
+    def disable_endpoint(self, client: str, url: str, reason: str, now: float) -> None:
+        """Remember that a receiver asked (with 410 Gone) never to be called again for this client.
+
+        Per client: a client pointing its callbacks at another client's receiver must not be able
+        to switch that receiver off for the other client.
+        """
         with self._write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO disabled_endpoints (url, disabled_at, reason) VALUES (?, ?, ?)",
-                (url, now, reason),
+                "INSERT OR IGNORE INTO disabled_endpoints (client, url, disabled_at, reason) VALUES (?, ?, ?, ?)",
+                (client, url, now, reason),
             )
 
-    def is_disabled(self, url: str) -> bool:
-        """Whether `url` answered 410 Gone before."""
-        row = self._conn().execute("SELECT 1 FROM disabled_endpoints WHERE url = ?", (url,)).fetchone()
+    def is_disabled(self, client: str, url: str) -> bool:
+        """Whether `url` answered 410 Gone to one of this client's deliveries before."""
+        row = self._conn().execute(
+            "SELECT 1 FROM disabled_endpoints WHERE client = ? AND url = ?", (client, url)
+        ).fetchone()
         return row is not None
 
     # Reading -------------------------------------------------------------------------------
 
-    def job_status(self, job_id: str) -> dict[str, Any] | None:
-        """Everything the status endpoint shows about one job, or None if there is no such job."""
+    def job_status(self, job_id: str, *, client: str | None = None) -> dict[str, Any] | None:
+        """Everything the status endpoint shows about one job, or None if there is no such job.
+
+        With `client`, another client's job is None as well: it is not theirs to see, not even to exist.
+        """
         conn = self._conn()
         job = conn.execute(
-            "SELECT j.id, j.state, j.attempts, j.last_error, j.created_at, j.finished_at, s.assignment,"
+            "SELECT j.id, j.state, j.attempts, j.last_error, j.created_at, j.finished_at, s.client, s.assignment,"
             " s.student_id, s.filename, s.content_sha256 FROM jobs j JOIN submissions s ON s.id = j.id"
-            " WHERE j.id = ?",
-            (job_id,),
+            " WHERE j.id = ? AND (? IS NULL OR s.client = ?)",
+            (job_id, client, client),
         ).fetchone()
         if job is None:
             return None

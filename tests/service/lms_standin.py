@@ -75,7 +75,9 @@ class Behaviour:
     fail_status: int = 500
     retry_after: str | None = None
     always_status: int | None = None
-    """Answer this to every callback (e.g. 410, or 500 forever)."""
+    """Answer this to every correctly signed callback (e.g. 410, or 500 forever)."""
+    gone: bool = False
+    """Answer 410 to every callback, signed or not, as a receiver that was removed does."""
     token_expires_in: int = 3600
 
 
@@ -92,6 +94,7 @@ class StandInLms:
         self.callback_attempts: collections.Counter[str] = collections.Counter()
         self.callback_attempt_times: dict[str, list[float]] = collections.defaultdict(list)
         self.duplicates = 0
+        self.gone_answers = 0
         self.scores: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         self.token_requests = 0
         self.errors: list[str] = []
@@ -127,6 +130,10 @@ class StandInLms:
 
     def on_callback(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
         msg_id = headers.get("webhook-id", "")
+        if self.behaviour.gone:
+            with self.lock:
+                self.gone_answers += 1
+            return 410, {}
         raw_ts = headers.get("webhook-timestamp", "")
         offered = headers.get("webhook-signature", "").split()
         if not msg_id or not raw_ts.isdigit():

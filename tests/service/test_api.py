@@ -10,7 +10,15 @@ import uuid
 import httpx
 import pytest
 
-from tests.service.conftest import API_TOKEN, CLIENT_SECRET, submission
+from tests.service.conftest import (
+    ADMIN_TOKEN,
+    API_TOKEN,
+    CLIENT_SECRET,
+    OTHER_API_TOKEN,
+    OTHER_CLIENT_SECRET,
+    submission,
+    two_clients,
+)
 from tests.service.lms_standin import hmac_signature, signed_post
 
 pytestmark = pytest.mark.slow
@@ -176,6 +184,26 @@ def test_status_needs_the_api_token(service, lms):
     assert service.http.get(url).status_code == 401
     assert service.http.get(url, headers={"authorization": "Bearer wrong"}).status_code == 401
     assert service.http.get(url, headers={"authorization": f"Bearer {API_TOKEN}"}).status_code == 200
+
+
+def test_a_clients_token_reads_its_own_jobs_and_not_another_clients(start_service, lms, other_lms):
+    service = start_service(clients=two_clients(lms, other_lms))
+    ours = service.submit(submission(lms)).json()["job_id"]
+    theirs = service.submit(submission(other_lms), secret=OTHER_CLIENT_SECRET).json()["job_id"]
+    assert service.get_status(ours, API_TOKEN).status_code == 200
+    assert service.get_status(theirs, OTHER_API_TOKEN).status_code == 200
+    foreign = service.get_status(theirs, API_TOKEN)
+    missing = service.get_status("job_nope", API_TOKEN)
+    assert (foreign.status_code, missing.status_code) == (404, 404)
+    assert foreign.json()["detail"].replace(theirs, "job_nope") == missing.json()["detail"], "404 tells them apart"
+    assert service.get_status(ours, OTHER_API_TOKEN).status_code == 404
+
+
+def test_an_admin_token_reads_every_clients_jobs(start_service, lms, other_lms):
+    service = start_service(clients=two_clients(lms, other_lms))
+    ours = service.submit(submission(lms)).json()["job_id"]
+    theirs = service.submit(submission(other_lms), secret=OTHER_CLIENT_SECRET).json()["job_id"]
+    assert [service.get_status(job, ADMIN_TOKEN).status_code for job in (ours, theirs)] == [200, 200]
 
 
 def test_unknown_job_is_404(service):

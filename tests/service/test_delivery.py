@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.conftest import API_TOKEN, submission
+from tests.service.conftest import API_TOKEN, OTHER_CLIENT_SECRET, submission, two_clients
 from tests.service.lms_standin import strict_loads
 
 pytestmark = pytest.mark.slow
@@ -80,6 +80,41 @@ def test_410_disables_the_endpoint(start_service, lms):
     status = service.wait_for(second, lambda s: s["deliveries"] and s["deliveries"][0]["state"] == "disabled")
     assert status["deliveries"][0]["last_status"] is None
     assert sum(lms.callback_attempts.values()) == 1
+
+
+def test_a_callback_one_client_caused_is_refused_by_another_clients_receiver(start_service, lms, other_lms):
+    """Client `lms` submits as other's student with other's callback URL: other's LMS must not take the grade."""
+    service = start_service(clients=two_clients(lms, other_lms))
+    forged = submission(lms, student_id="student-of-other", callback_url=f"{other_lms.url}/callback")
+    job_id = service.submit(forged).json()["job_id"]
+    status = service.wait_for(job_id, lambda s: s["deliveries"] and s["deliveries"][0]["attempts"] >= 1)
+    assert status["deliveries"][0]["state"] != "delivered"
+    assert status["deliveries"][0]["last_status"] == 401
+    assert other_lms.callbacks == {}
+    assert any("bad signature" in error for error in other_lms.errors)
+
+
+def test_each_clients_callbacks_carry_its_name_and_its_own_signature(start_service, lms, other_lms):
+    service = start_service(clients=two_clients(lms, other_lms))
+    ours = service.submit(submission(lms)).json()["job_id"]
+    theirs = service.submit(submission(other_lms), secret=OTHER_CLIENT_SECRET).json()["job_id"]
+    service.wait_for(ours, _delivered("callback"))
+    service.wait_for(theirs, _delivered("callback"))
+    assert [(e["data"]["job_id"], e["data"]["client"]) for e in lms.callbacks.values()] == [(ours, "lms")]
+    assert [(e["data"]["job_id"], e["data"]["client"]) for e in other_lms.callbacks.values()] == [(theirs, "other")]
+    assert other_lms.errors == []
+
+
+def test_a_410_disables_a_url_only_for_the_client_whose_callback_got_it(start_service, lms, other_lms):
+    lms.behaviour.gone = True
+    service = start_service(clients=two_clients(lms, other_lms))
+    url = f"{lms.url}/callback"
+    theirs = service.submit(submission(other_lms, callback_url=url), secret=OTHER_CLIENT_SECRET).json()["job_id"]
+    service.wait_for(theirs, lambda s: s["deliveries"] and s["deliveries"][0]["state"] == "disabled")
+    ours = service.submit(submission(lms, callback_url=url)).json()["job_id"]
+    status = service.wait_for(ours, lambda s: s["deliveries"] and s["deliveries"][0]["state"] == "disabled")
+    assert status["deliveries"][0]["last_status"] == 410, "lms's callback was not even sent"
+    assert lms.gone_answers == 2
 
 
 def test_lti_score_is_published_with_a_cached_token(start_service, lms):

@@ -28,7 +28,7 @@ def test_callback_is_a_grading_completed_event():
         "type": "grading.completed",
         "timestamp": "2025-03-01T12:00:00.123Z",
         "data": {
-            "job_id": "job_1", "assignment": "reg", "student_id": "s1", "filename": "f.py",
+            "job_id": "job_1", "client": "lms", "assignment": "reg", "student_id": "s1", "filename": "f.py",
             "submission_sha256": "abc", "status": "graded", "score": 7.0, "max_score": 10.0,
             "report": {"status": "graded", "score": 7.0},
         },

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from grader.service.store import ConflictError, NewDelivery, Result
+from grader.service.store import ConflictError, NewDelivery, Result, Store
 from tests.service.conftest import new_submission
 from tests.service.lms_standin import strict_loads
 
@@ -112,9 +112,51 @@ def test_delivery_attempts_are_recorded(store):
 
 
 def test_disabled_endpoints_are_remembered(store):
-    store.disable_endpoint("http://127.0.0.1:9/cb", "410", NOW)
-    assert store.is_disabled("http://127.0.0.1:9/cb")
-    assert not store.is_disabled("http://127.0.0.1:9/other")
+    store.disable_endpoint("a", "http://127.0.0.1:9/cb", "410", NOW)
+    assert store.is_disabled("a", "http://127.0.0.1:9/cb")
+    assert not store.is_disabled("a", "http://127.0.0.1:9/other")
+
+
+def test_an_endpoint_disabled_for_one_client_stays_enabled_for_another(store):
+    store.disable_endpoint("a", "http://127.0.0.1:9/cb", "410", NOW)
+    assert not store.is_disabled("b", "http://127.0.0.1:9/cb")
+
+
+def test_disabled_endpoints_of_an_old_database_stay_disabled_for_the_client_that_got_the_410(tmp_path):
+    database = tmp_path / "old.sqlite"
+    with sqlite3.connect(database) as conn:
+        conn.executescript(_OLD_DISABLED_ENDPOINTS)
+    store = Store(database)
+    try:
+        assert store.is_disabled("a", "http://127.0.0.1:9/cb")
+        assert not store.is_disabled("b", "http://127.0.0.1:9/cb")
+        assert not store.is_disabled("a", "http://127.0.0.1:9/unattributed")
+    finally:
+        store.close()
+
+
+def test_job_status_for_a_client_hides_other_clients_jobs(store):
+    job_id, _ = store.accept(new_submission(client="a"), NOW)
+    assert store.job_status(job_id, client="a")["job"]["client"] == "a"
+    assert store.job_status(job_id, client="b") is None
+    assert store.job_status(job_id)["job"]["client"] == "a"
+
+
+# The table as versions before per-client endpoints wrote it, with one delivery 'a' had refused by 410.
+_OLD_DISABLED_ENDPOINTS = """
+CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY, job_id TEXT NOT NULL, client TEXT NOT NULL, kind TEXT NOT NULL, url TEXT NOT NULL,
+    payload BLOB NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL,
+    leased_until REAL, last_status INTEGER, last_error TEXT, created_at REAL NOT NULL, delivered_at REAL,
+    UNIQUE (job_id, kind)
+);
+INSERT INTO deliveries (id, job_id, client, kind, url, payload, state, attempts, next_attempt_at, last_status,
+                        created_at)
+    VALUES ('msg_1', 'job_1', 'a', 'callback', 'http://127.0.0.1:9/cb', x'7b7d', 'disabled', 1, 0, 410, 0);
+CREATE TABLE disabled_endpoints (url TEXT PRIMARY KEY, disabled_at REAL NOT NULL, reason TEXT NOT NULL);
+INSERT INTO disabled_endpoints VALUES ('http://127.0.0.1:9/cb', 0, 'HTTP 410 to delivery msg_1');
+INSERT INTO disabled_endpoints VALUES ('http://127.0.0.1:9/unattributed', 0, 'HTTP 410');
+"""
 
 
 def test_non_finite_report_numbers_are_stored_as_strict_json(store, tmp_path):
