@@ -33,7 +33,7 @@ from grader.service.schemas import (
 )
 from grader.service.settings import ServiceSettings
 from grader.service.signing import SignatureError, verify
-from grader.service.store import ConflictError, NewSubmission
+from grader.service.store import ConflictError, NewSubmission, ResubmissionLimitReached
 
 _bearer = HTTPBearer(
     auto_error=False, description="A client's `api_tokens` (its own jobs) or one of the `admin_tokens` (all jobs)."
@@ -108,7 +108,7 @@ def create_app(
             413: {"model": Problem, "description": "Body larger than `max_body_bytes`."},
             415: {"model": Problem, "description": "Neither JSON nor multipart."},
             422: {"model": Problem, "description": "Malformed or refused submission."},
-            429: {"model": Problem, "description": "Rate limit; see Retry-After."},
+            429: {"model": Problem, "description": "Rate limit or the student's resubmission limit; see Retry-After."},
         },
     )
     async def submit(request: Request) -> StrictJSONResponse:
@@ -198,10 +198,20 @@ async def _submit(runtime: Runtime, request: Request) -> StrictJSONResponse:
         lti=parsed.metadata.lti.model_dump() if parsed.metadata.lti else None,
     )
     try:
-        job_id, created = await run_in_threadpool(runtime.store.accept, new, runtime.clock())
+        job_id, created = await run_in_threadpool(
+            runtime.store.accept, new, runtime.clock(), limit=runtime.resubmission_limit
+        )
     except ConflictError as error:
         metrics.inc("grader_submissions_total", outcome="conflict")
         return _problem(409, str(error))
+    except ResubmissionLimitReached as reached:
+        metrics.inc("grader_submissions_total", outcome="resubmission_limited")
+        detail = (
+            f"student {new.student_id!r} has used all {reached.limit.count} submissions of {new.assignment!r}"
+            f" allowed within {_duration(reached.limit.window_seconds)}; the next one is possible in"
+            f" {_duration(reached.wait_seconds)}"
+        )
+        return _problem(429, detail, headers={"retry-after": str(math.ceil(reached.wait_seconds))})
     if created:
         runtime.pool.wake()
     metrics.inc("grader_submissions_total", outcome="accepted" if created else "duplicate")
@@ -271,6 +281,15 @@ def _job_status(found: dict[str, Any]) -> dict[str, Any]:
 
 def _problem(status: int, detail: str, *, errors: list[str] | None = None, headers: dict[str, str] | None = None) -> StrictJSONResponse:
     return StrictJSONResponse({"detail": detail, "errors": errors or []}, status_code=status, headers=headers)
+
+
+def _duration(seconds: float) -> str:
+    """'24 h', '90 min', '45 s': a wait a student reads."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 600:
+        return f"{math.ceil(seconds / 60)} min"
+    return f"{math.ceil(seconds)} s"
 
 
 def _rate_limited(wait: float) -> StrictJSONResponse:

@@ -1,11 +1,12 @@
-"""Token buckets, one per key (a client, or the address of unsigned traffic), in bounded memory."""
+"""Limits on how often: token buckets per client or address, and the resubmission limit per student.
+"""
 
 from __future__ import annotations
 
 import collections
 import dataclasses
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 DEFAULT_MAX_BUCKETS = 10_000
 
@@ -65,3 +66,22 @@ class RateLimiter:
                 return full_at - now
             del self._buckets[key]
         return 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ResubmissionLimit:
+    """At most `count` counted submissions per (client, student, assignment) within a rolling window.
+
+    A student who can resubmit without end can iterate towards what hidden cases expect.
+    """
+
+    count: int
+    window_seconds: float
+
+
+def resubmission_wait(counted: Sequence[float], limit: ResubmissionLimit, now: float) -> float:
+    """Seconds until one more submission fits, given the times of those counted in the window (oldest first)."""
+    if len(counted) < limit.count:
+        return 0.0
+    # The oldest (len - count + 1) must leave the window; the last of them is counted[len - count].
+    return counted[len(counted) - limit.count] + limit.window_seconds - now

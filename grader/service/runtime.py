@@ -17,7 +17,7 @@ from grader.service import lti
 from grader.service.delivery import Dispatcher
 from grader.service.dispatch import QueueDispatcher
 from grader.service.metrics import Metrics
-from grader.service.ratelimit import RateLimiter
+from grader.service.ratelimit import RateLimiter, ResubmissionLimit
 from grader.service.retry import RetryPolicy
 from grader.service.settings import ServiceSettings
 from grader.service.signing import parse_secret
@@ -53,6 +53,11 @@ class Runtime:
         self.client_limiter = RateLimiter(rate, settings.rate_limit_burst, time.monotonic)
         # Apart from the clients' buckets, so a flood from many addresses cannot crowd a client out.
         self.address_limiter = RateLimiter(rate, settings.rate_limit_burst, time.monotonic)
+        self.resubmission_limit = (
+            ResubmissionLimit(settings.resubmission_limit, settings.resubmission_window_seconds)
+            if settings.resubmission_limit
+            else None
+        )
         self._grade_fn = grade_fn
         self._lock_file: IO[str] | None = None
         self._http: httpx.Client | None = None

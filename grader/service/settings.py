@@ -91,6 +91,13 @@ class ServiceSettings(BaseSettings):
     timestamp_tolerance_seconds: int = Field(default=300, description="Allowed clock skew of `webhook-timestamp`.")
     rate_limit_per_minute: float = Field(default=600.0, description="Sustained submissions per minute per client.")
     rate_limit_burst: int = Field(default=60, description="Submissions a client may send at once.")
+    resubmission_limit: int = Field(
+        default=10, ge=0,
+        description="Submissions per student and assignment within resubmission_window_seconds (429 above); 0: no limit.",
+    )
+    resubmission_window_seconds: float = Field(
+        default=24 * 3600.0, gt=0, description="Rolling window of resubmission_limit."
+    )
     accepted_assignments: list[str] = Field(
         default_factory=list, description="Assignment names accepted; empty accepts any."
     )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import strict_json
+from grader.service.ratelimit import ResubmissionLimit, resubmission_wait
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -35,6 +36,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     received_at REAL NOT NULL,
     UNIQUE (client, webhook_id)
 );
+CREATE INDEX IF NOT EXISTS submissions_by_student ON submissions (client, student_id, assignment, received_at);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY REFERENCES submissions (id),
     state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done')),
@@ -103,6 +105,15 @@ DROP TABLE disabled_endpoints_by_url;
 
 class ConflictError(Exception):
     """A webhook-id we already accepted, sent again with a different body."""
+
+
+class ResubmissionLimitReached(Exception):
+    """The student has used every submission of this assignment the window allows."""
+
+    def __init__(self, limit: ResubmissionLimit, wait_seconds: float) -> None:
+        super().__init__(f"{limit.count} submissions per {limit.window_seconds:g} s used; wait {wait_seconds:.0f} s")
+        self.limit = limit
+        self.wait_seconds = wait_seconds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,8 +212,12 @@ class Store:
 
     # Submissions ---------------------------------------------------------------------------
 
-    def accept(self, sub: NewSubmission, now: float) -> tuple[str, bool]:
-        """Store a submission and its job; return (job id, created) — created is False for a replay."""
+    def accept(self, sub: NewSubmission, now: float, *, limit: ResubmissionLimit | None = None) -> tuple[str, bool]:
+        """Store a submission and its job; return (job id, created) — created is False for a replay.
+
+        With `limit`, a new submission beyond the student's resubmission limit raises
+        ResubmissionLimitReached; a replay is answered regardless, as it is no new submission.
+        """
         with self._write() as conn:
             row = conn.execute(
                 "SELECT id, request_sha256 FROM submissions WHERE client = ? AND webhook_id = ?",
@@ -212,6 +227,10 @@ class Store:
                 if row["request_sha256"] != sub.request_sha256:
                     raise ConflictError(f"webhook-id {sub.webhook_id!r} was already used for a different body")
                 return row["id"], False
+            if limit is not None:
+                wait = resubmission_wait(self._counted_submissions(conn, sub, now - limit.window_seconds), limit, now)
+                if wait > 0:
+                    raise ResubmissionLimitReached(limit, wait)
             job_id = f"job_{uuid.uuid4().hex}"
             conn.execute(
                 "INSERT INTO submissions (id, client, webhook_id, request_sha256, assignment, student_id,"
@@ -228,6 +247,20 @@ class Store:
                 (job_id, now, now),
             )
             return job_id, True
+
+    @staticmethod
+    def _counted_submissions(conn: sqlite3.Connection, sub: NewSubmission, since: float) -> list[float]:
+        """When this student's submissions of this assignment after `since` arrived, oldest first.
+
+        Runs that ended `internal_error` are our failure, not the student's, and are not counted.
+        """
+        rows = conn.execute(
+            "SELECT s.received_at FROM submissions s LEFT JOIN results r ON r.job_id = s.id"
+            " WHERE s.client = ? AND s.student_id = ? AND s.assignment = ? AND s.received_at > ?"
+            " AND (r.status IS NULL OR r.status != 'internal_error') ORDER BY s.received_at",
+            (sub.client, sub.student_id, sub.assignment, since),
+        ).fetchall()
+        return [row["received_at"] for row in rows]
 
     # Jobs ----------------------------------------------------------------------------------
 

@@ -222,6 +222,18 @@ def test_health_metrics_and_openapi(service):
     assert service.http.get(f"{service.url}/docs").status_code == 200
 
 
+def test_resubmissions_over_the_limit_are_429_with_a_clear_message_and_retry_after(start_service, lms):
+    service = start_service(resubmission_limit=2, resubmission_window_seconds=3600)
+    first = service.submit(submission(lms), msg_id="msg_first")
+    assert [first.status_code, service.submit(submission(lms)).status_code] == [202, 202]
+    refused = service.submit(submission(lms))
+    assert refused.status_code == 429
+    assert "'student-1' has used all 2 submissions of 'regularization'" in refused.json()["detail"]
+    assert 3590 <= int(refused.headers["retry-after"]) <= 3600
+    assert service.submit(submission(lms), msg_id="msg_first").status_code == 200, "a redelivery does not count"
+    assert service.submit(submission(lms, student_id="student-2")).status_code == 202
+
+
 def test_rate_limit_is_429_with_retry_after(start_service, lms):
     service = start_service(rate_limit_burst=3, rate_limit_per_minute=6)
     codes = [service.submit(submission(lms)).status_code for _ in range(5)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.service.ratelimit import RateLimiter
+from grader.service.ratelimit import RateLimiter, ResubmissionLimit, resubmission_wait
 
 
 class _Clock:
@@ -68,3 +68,11 @@ def test_new_keys_wait_while_every_bucket_is_refilling():
     assert limiter.acquire("b") == 1.0, "b waits until a's bucket is full and can be forgotten"
     clock.now = 1.0
     assert limiter.acquire("b") == 0
+
+
+def test_under_the_resubmission_limit_there_is_no_wait():
+    assert resubmission_wait([0.0, 10.0], ResubmissionLimit(3, window_seconds=100), now=20.0) == 0
+
+
+def test_at_the_resubmission_limit_the_wait_ends_when_the_oldest_counted_one_leaves_the_window():
+    assert resubmission_wait([0.0, 10.0, 15.0], ResubmissionLimit(2, window_seconds=100), now=20.0) == 110.0 - 20.0

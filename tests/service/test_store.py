@@ -8,7 +8,8 @@ import sqlite3
 
 import pytest
 
-from grader.service.store import ConflictError, NewDelivery, Result, Store
+from grader.service.ratelimit import ResubmissionLimit
+from grader.service.store import ConflictError, NewDelivery, Result, ResubmissionLimitReached, Store
 from tests.service.conftest import new_submission
 from tests.service.lms_standin import strict_loads
 
@@ -140,6 +141,50 @@ def test_job_status_for_a_client_hides_other_clients_jobs(store):
     assert store.job_status(job_id, client="a")["job"]["client"] == "a"
     assert store.job_status(job_id, client="b") is None
     assert store.job_status(job_id)["job"]["client"] == "a"
+
+
+TWO_PER_100_S = ResubmissionLimit(2, window_seconds=100)
+
+
+def test_a_submission_over_the_resubmission_limit_is_refused_with_the_wait(store):
+    store.accept(new_submission("msg_1"), NOW, limit=TWO_PER_100_S)
+    store.accept(new_submission("msg_2"), NOW + 10, limit=TWO_PER_100_S)
+    with pytest.raises(ResubmissionLimitReached) as refused:
+        store.accept(new_submission("msg_3"), NOW + 20, limit=TWO_PER_100_S)
+    assert refused.value.wait_seconds == 80
+    assert store.counts()["jobs"] == {"queued": 2}
+
+
+def test_a_submission_that_left_the_window_no_longer_counts(store):
+    store.accept(new_submission("msg_1"), NOW, limit=TWO_PER_100_S)
+    store.accept(new_submission("msg_2"), NOW + 10, limit=TWO_PER_100_S)
+    assert store.accept(new_submission("msg_3"), NOW + 100, limit=TWO_PER_100_S)[1]
+
+
+def test_a_redelivered_webhook_id_does_not_count_and_is_answered_at_the_limit(store):
+    first, _ = store.accept(new_submission("msg_1"), NOW, limit=TWO_PER_100_S)
+    assert store.accept(new_submission("msg_1"), NOW, limit=TWO_PER_100_S) == (first, False)
+    store.accept(new_submission("msg_2"), NOW, limit=TWO_PER_100_S)
+    assert store.accept(new_submission("msg_2"), NOW, limit=TWO_PER_100_S)[1] is False
+
+
+def test_a_run_that_ended_internal_error_does_not_count_against_the_student(store):
+    store.accept(new_submission("msg_1"), NOW, limit=TWO_PER_100_S)
+    store.accept(new_submission("msg_2"), NOW, limit=TWO_PER_100_S)
+    failed = dataclasses.replace(RESULT, status="internal_error")
+    store.complete_job(store.claim_job(NOW, 60), failed, [], NOW)
+    assert store.accept(new_submission("msg_3"), NOW, limit=TWO_PER_100_S)[1]
+
+
+def test_the_resubmission_limit_is_per_client_student_and_assignment(store):
+    for n in (1, 2):
+        store.accept(new_submission(f"msg_{n}"), NOW, limit=TWO_PER_100_S)
+    others = [
+        dataclasses.replace(new_submission("msg_3"), student_id="another student"),
+        dataclasses.replace(new_submission("msg_4"), assignment="another assignment"),
+        new_submission("msg_5", client="another client"),
+    ]
+    assert [store.accept(sub, NOW, limit=TWO_PER_100_S)[1] for sub in others] == [True, True, True]
 
 
 # The table as versions before per-client endpoints wrote it, with one delivery 'a' had refused by 410.
