@@ -1,5 +1,4 @@
-"""Limits on how often: token buckets per client or address, and the resubmission limit per student.
-"""
+"""How often: token buckets per client or address, and the resubmission limit per student."""
 
 from __future__ import annotations
 
