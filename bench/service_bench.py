@@ -89,8 +89,10 @@ def _start_service(tmp: Path, args: argparse.Namespace, client_secret: str) -> _
         "GRADER_PORT": str(port),
         "GRADER_DATABASE": str(tmp / "bench.db"),
         "GRADER_LOG_LEVEL": "warning",
-        "GRADER_CLIENTS": json.dumps({"bench": {"secret": client_secret}}),
-        "GRADER_CALLBACK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "GRADER_CLIENTS": json.dumps({"bench": {
+            "secret": client_secret,
+            "callback_secret": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        }}),
         "GRADER_GRADE_FUNCTION": args.grade_function,
         "GRADER_GRADE_BACKEND": args.backend,
         "GRADER_WORKERS": str(args.workers),

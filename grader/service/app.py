@@ -19,9 +19,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from grader import strict_json
 from grader.queue.grading import GradeFn, load_grade_fn
 from grader.service import intake
-from grader.service.runtime import Runtime
+from grader.service.runtime import Runtime, TokenScope
 from grader.service.schemas import (
     Accepted,
     JobStatus,
@@ -32,9 +33,11 @@ from grader.service.schemas import (
 )
 from grader.service.settings import ServiceSettings
 from grader.service.signing import SignatureError, verify
-from grader.service.store import ConflictError, NewSubmission
+from grader.service.store import ConflictError, NewSubmission, ResubmissionLimitReached
 
-_bearer = HTTPBearer(auto_error=False, description="One of the service's `api_tokens`.")
+_bearer = HTTPBearer(
+    auto_error=False, description="A client's `api_tokens` (its own jobs) or one of the `admin_tokens` (all jobs)."
+)
 
 _SUBMISSION_BODY = {
     "requestBody": {
@@ -60,6 +63,13 @@ _SUBMISSION_BODY = {
 }
 
 
+class StrictJSONResponse(JSONResponse):
+    """Every JSON body the service answers with: NaN and Infinity become null (grader.strict_json)."""
+
+    def render(self, content: Any) -> bytes:
+        return strict_json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 class _TooLarge(Exception):
     """The body exceeds `max_body_bytes`."""
 
@@ -83,6 +93,7 @@ def create_app(
         summary="Signed submissions in, signed grades and LTI AGS scores out.",
         version="1",
         lifespan=lifespan,
+        default_response_class=StrictJSONResponse,
     )
 
     @app.post(
@@ -97,10 +108,10 @@ def create_app(
             413: {"model": Problem, "description": "Body larger than `max_body_bytes`."},
             415: {"model": Problem, "description": "Neither JSON nor multipart."},
             422: {"model": Problem, "description": "Malformed or refused submission."},
-            429: {"model": Problem, "description": "Rate limit; see Retry-After."},
+            429: {"model": Problem, "description": "Rate limit or the student's resubmission limit; see Retry-After."},
         },
     )
-    async def submit(request: Request) -> JSONResponse:
+    async def submit(request: Request) -> StrictJSONResponse:
         """Store a signed submission and queue it for grading; answers once it is on disk."""
         started = time.perf_counter()
         response = await _submit(runtime, request)
@@ -116,9 +127,11 @@ def create_app(
         job_id: str, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
     ) -> Any:
         """Where a submission's grading stands; the report and deliveries once done."""
-        if not _token_ok(credentials, runtime.api_tokens):
+        scope = _token_scope(credentials, runtime.tokens)
+        if scope is None:
             return _problem(401, "a valid bearer token is required", headers={"www-authenticate": "Bearer"})
-        found = await run_in_threadpool(runtime.store.job_status, job_id)
+        # Another client's job is 404 like a missing one: a token must not even learn that it exists.
+        found = await run_in_threadpool(runtime.store.job_status, job_id, client=scope.client)
         if found is None:
             return _problem(404, f"no submission {job_id!r}")
         return _job_status(found)
@@ -139,7 +152,7 @@ def create_app(
     return app
 
 
-async def _submit(runtime: Runtime, request: Request) -> JSONResponse:
+async def _submit(runtime: Runtime, request: Request) -> StrictJSONResponse:
     settings = runtime.settings
     metrics = runtime.metrics
     try:
@@ -153,13 +166,13 @@ async def _submit(runtime: Runtime, request: Request) -> JSONResponse:
         )
     except SignatureError as error:
         # Unsigned traffic is limited per address, so it cannot starve signed clients of CPU.
-        wait = runtime.limiter.acquire(f"ip:{request.client.host if request.client else '-'}")
+        wait = runtime.address_limiter.acquire(f"ip:{request.client.host if request.client else '-'}")
         if wait:
             metrics.inc("grader_submissions_total", outcome="rate_limited")
             return _rate_limited(wait)
         metrics.inc("grader_submissions_total", outcome="unauthorized")
         return _problem(401, str(error))
-    wait = runtime.limiter.acquire(f"client:{client}")
+    wait = runtime.client_limiter.acquire(f"client:{client}")
     if wait:
         metrics.inc("grader_submissions_total", outcome="rate_limited")
         return _rate_limited(wait)
@@ -167,7 +180,7 @@ async def _submit(runtime: Runtime, request: Request) -> JSONResponse:
         parsed = await _parse(request, body)
         intake.check_allowed(
             parsed, settings.clients[client], accepted_assignments=settings.accepted_assignments,
-            has_callback_secret=settings.callback_secret is not None,
+            has_callback_secret=settings.clients[client].callback_secret is not None,
         )
     except intake.Unacceptable as error:
         metrics.inc("grader_submissions_total", outcome="invalid")
@@ -185,15 +198,25 @@ async def _submit(runtime: Runtime, request: Request) -> JSONResponse:
         lti=parsed.metadata.lti.model_dump() if parsed.metadata.lti else None,
     )
     try:
-        job_id, created = await run_in_threadpool(runtime.store.accept, new, runtime.clock())
+        job_id, created = await run_in_threadpool(
+            runtime.store.accept, new, runtime.clock(), limit=runtime.resubmission_limit
+        )
     except ConflictError as error:
         metrics.inc("grader_submissions_total", outcome="conflict")
         return _problem(409, str(error))
+    except ResubmissionLimitReached as reached:
+        metrics.inc("grader_submissions_total", outcome="resubmission_limited")
+        detail = (
+            f"student {new.student_id!r} has used all {reached.limit.count} submissions of {new.assignment!r}"
+            f" allowed within {_duration(reached.limit.window_seconds)}; the next one is possible in"
+            f" {_duration(reached.wait_seconds)}"
+        )
+        return _problem(429, detail, headers={"retry-after": str(math.ceil(reached.wait_seconds))})
     if created:
         runtime.pool.wake()
     metrics.inc("grader_submissions_total", outcome="accepted" if created else "duplicate")
     status_url = str(request.url_for("status", job_id=job_id))
-    return JSONResponse({"job_id": job_id, "status_url": status_url}, status_code=202 if created else 200)
+    return StrictJSONResponse({"job_id": job_id, "status_url": status_url}, status_code=202 if created else 200)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -220,13 +243,19 @@ async def _parse(request: Request, body: bytes) -> intake.Intake:
     raise intake.Unacceptable("send application/json or multipart/form-data", status=415)
 
 
-def _token_ok(credentials: HTTPAuthorizationCredentials | None, tokens: list[bytes]) -> bool:
+def _token_scope(
+    credentials: HTTPAuthorizationCredentials | None, tokens: list[tuple[bytes, TokenScope]]
+) -> TokenScope | None:
+    """Whose jobs the offered token reads; None for a missing or unknown token."""
     if credentials is None:
-        return False
+        return None
     offered = credentials.credentials.encode()
+    scope = None
     # Compared with every token so the time taken does not tell which one is close.
-    matches = [hmac.compare_digest(offered, token) for token in tokens]
-    return any(matches)
+    for token, owner in tokens:
+        if hmac.compare_digest(offered, token):
+            scope = owner
+    return scope
 
 
 def _job_status(found: dict[str, Any]) -> dict[str, Any]:
@@ -250,9 +279,18 @@ def _job_status(found: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _problem(status: int, detail: str, *, errors: list[str] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail, "errors": errors or []}, status_code=status, headers=headers)
+def _problem(status: int, detail: str, *, errors: list[str] | None = None, headers: dict[str, str] | None = None) -> StrictJSONResponse:
+    return StrictJSONResponse({"detail": detail, "errors": errors or []}, status_code=status, headers=headers)
 
 
-def _rate_limited(wait: float) -> JSONResponse:
+def _duration(seconds: float) -> str:
+    """'24 h', '90 min', '45 s': a wait a student reads."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 600:
+        return f"{math.ceil(seconds / 60)} min"
+    return f"{math.ceil(seconds)} s"
+
+
+def _rate_limited(wait: float) -> StrictJSONResponse:
     return _problem(429, "too many submissions; retry later", headers={"retry-after": str(math.ceil(wait))})

@@ -38,7 +38,7 @@ class Dispatcher(Background):
         store: Store,
         *,
         policy: RetryPolicy,
-        callback_key: bytes | None,
+        callback_keys: Mapping[str, bytes],
         platforms: Mapping[str, lti.Platform],
         http: httpx.Client,
         metrics: Metrics,
@@ -50,7 +50,7 @@ class Dispatcher(Background):
         super().__init__()
         self._store = store
         self._policy = policy
-        self._callback_key = callback_key
+        self._callback_keys = callback_keys
         self._platforms = platforms
         self._http = http
         self._tokens = lti.TokenSource(http, clock)
@@ -72,7 +72,7 @@ class Dispatcher(Background):
                    lambda: self._store.claim_delivery(self._clock(), self._lease_seconds), self._attempt, "delivery")
 
     def _attempt(self, delivery: Delivery) -> None:
-        if self._store.is_disabled(delivery.url):
+        if self._store.is_disabled(delivery.client, delivery.url):
             self._store.record_attempt(
                 delivery.id, state=DISABLED, status=None, error="endpoint answered 410 Gone before",
                 next_attempt_at=self._clock(), now=self._clock(),
@@ -93,7 +93,7 @@ class Dispatcher(Background):
         now = self._clock()
         decision = decide(status, retry_after, delivery.attempts + 1, self._policy, now, self._rng)
         if decision.state == DISABLED:
-            self._store.disable_endpoint(delivery.url, f"HTTP 410 to delivery {delivery.id}", now)
+            self._store.disable_endpoint(delivery.client, delivery.url, f"HTTP 410 to delivery {delivery.id}", now)
         self._store.record_attempt(
             delivery.id, state=decision.state, status=status, error=error,
             next_attempt_at=decision.next_attempt_at, now=now,
@@ -108,9 +108,11 @@ class Dispatcher(Background):
         return self._send_score(delivery)
 
     def _send_callback(self, delivery: Delivery) -> httpx.Response:
-        if self._callback_key is None:
-            raise _NotConfigured("no callback_secret is configured")
-        headers = signed_headers(self._callback_key, delivery.id, int(self._clock()), delivery.payload)
+        # Each client's callbacks are signed with its own key, so no receiver accepts another's.
+        key = self._callback_keys.get(delivery.client)
+        if key is None:
+            raise _NotConfigured(f"client {delivery.client!r} has no callback_secret configured")
+        headers = signed_headers(key, delivery.id, int(self._clock()), delivery.payload)
         headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
         return self._http.post(delivery.url, content=delivery.payload, headers=headers)
 

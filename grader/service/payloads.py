@@ -7,9 +7,9 @@ receiver that deduplicates by webhook-id sees the same message each time.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
+from grader import strict_json
 from grader.service import lti
 from grader.service.store import ClaimedJob, NewDelivery, Result
 
@@ -20,6 +20,7 @@ def callback_body(job: ClaimedJob, result: Result, completed_at: dt.datetime) ->
     """The Standard Webhooks payload `{"type", "timestamp", "data"}` announcing a finished job."""
     data: dict[str, Any] = {
         "job_id": job.id,
+        "client": job.client,
         "assignment": job.assignment,
         "student_id": job.student_id,
         "filename": job.filename,
@@ -30,7 +31,7 @@ def callback_body(job: ClaimedJob, result: Result, completed_at: dt.datetime) ->
         "report": result.report,
     }
     event = {"type": EVENT_TYPE, "timestamp": _iso(completed_at), "data": data}
-    return json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
+    return strict_json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
 
 
 def plan_deliveries(job: ClaimedJob, result: Result, completed_at: dt.datetime) -> list[NewDelivery]:
@@ -43,7 +44,7 @@ def plan_deliveries(job: ClaimedJob, result: Result, completed_at: dt.datetime) 
             user_id=job.lti["user_id"], status=result.status, score=result.score,
             max_score=result.max_score, timestamp=completed_at,
         )
-        deliveries.append(NewDelivery("lti", lti.scores_url(job.lti["lineitem_url"]), json.dumps(score).encode()))
+        deliveries.append(NewDelivery("lti", lti.scores_url(job.lti["lineitem_url"]), strict_json.dumps(score).encode()))
     return deliveries
 
 

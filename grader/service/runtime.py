@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import logging
 import os
@@ -16,7 +17,7 @@ from grader.service import lti
 from grader.service.delivery import Dispatcher
 from grader.service.dispatch import QueueDispatcher
 from grader.service.metrics import Metrics
-from grader.service.ratelimit import RateLimiter
+from grader.service.ratelimit import RateLimiter, ResubmissionLimit
 from grader.service.retry import RetryPolicy
 from grader.service.settings import ServiceSettings
 from grader.service.signing import parse_secret
@@ -26,6 +27,13 @@ from grader.service.workers import GradeFn, WorkerPool
 log = logging.getLogger(__name__)
 
 _STOP_WAIT_SECONDS = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenScope:
+    """Whose jobs a bearer token reads: one client's, or every client's (`client` None, an admin token)."""
+
+    client: str | None
 
 
 class DatabaseInUse(RuntimeError):
@@ -40,8 +48,16 @@ class Runtime:
         self.clock = clock
         self.metrics = Metrics()
         self.client_keys = {name: parse_secret(c.secret.get_secret_value()) for name, c in settings.clients.items()}
-        self.api_tokens = [token.get_secret_value().encode() for token in settings.api_tokens]
-        self.limiter = RateLimiter(settings.rate_limit_per_minute / 60.0, settings.rate_limit_burst, time.monotonic)
+        self.tokens = _token_scopes(settings)
+        rate = settings.rate_limit_per_minute / 60.0
+        self.client_limiter = RateLimiter(rate, settings.rate_limit_burst, time.monotonic)
+        # Apart from the clients' buckets, so a flood from many addresses cannot crowd a client out.
+        self.address_limiter = RateLimiter(rate, settings.rate_limit_burst, time.monotonic)
+        self.resubmission_limit = (
+            ResubmissionLimit(settings.resubmission_limit, settings.resubmission_window_seconds)
+            if settings.resubmission_limit
+            else None
+        )
         self._grade_fn = grade_fn
         self._lock_file: IO[str] | None = None
         self._http: httpx.Client | None = None
@@ -58,14 +74,17 @@ class Runtime:
         if requeued:
             log.warning("re-queued %d job(s) left running by a previous process", requeued)
         self._http = httpx.Client(timeout=settings.delivery_timeout_seconds, follow_redirects=False)
-        callback_secret = settings.callback_secret
         self.dispatcher = Dispatcher(
             self.store,
             policy=RetryPolicy(
                 settings.delivery_max_attempts, settings.delivery_backoff_base_seconds,
                 settings.delivery_backoff_cap_seconds,
             ),
-            callback_key=parse_secret(callback_secret.get_secret_value()) if callback_secret else None,
+            callback_keys={
+                name: parse_secret(client.callback_secret.get_secret_value())
+                for name, client in settings.clients.items()
+                if client.callback_secret is not None
+            },
             platforms=_platforms(settings),
             http=self._http,
             metrics=self.metrics,
@@ -125,6 +144,16 @@ def _lock(database: Path) -> IO[str]:
     lock_file.write(f"{os.getpid()}\n")
     lock_file.flush()
     return lock_file
+
+
+def _token_scopes(settings: ServiceSettings) -> list[tuple[bytes, TokenScope]]:
+    """Every bearer token with whose jobs it reads."""
+    scopes = [
+        (token.get_secret_value().encode(), TokenScope(name))
+        for name, client in settings.clients.items()
+        for token in client.api_tokens
+    ]
+    return scopes + [(token.get_secret_value().encode(), TokenScope(None)) for token in settings.admin_tokens]
 
 
 def _platforms(settings: ServiceSettings) -> dict[str, lti.Platform]:

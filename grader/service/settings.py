@@ -37,6 +37,12 @@ class ClientSettings(BaseModel):
     """One LMS allowed to post submissions."""
 
     secret: SecretStr = Field(description="`whsec_` secret the client signs its requests with.")
+    callback_secret: SecretStr | None = Field(
+        default=None, description="Our `whsec_` secret for signing this client's callbacks; required for callbacks."
+    )
+    api_tokens: list[SecretStr] = Field(
+        default_factory=list, description="Bearer tokens that read this client's jobs (and no other client's)."
+    )
     callback_origins: list[str] = Field(
         default_factory=list,
         description="If set, callback and line-item URLs must start with one of these (SSRF guard).",
@@ -47,6 +53,13 @@ class ClientSettings(BaseModel):
     @classmethod
     def _secret_is_whsec(cls, value: SecretStr) -> SecretStr:
         parse_secret(value.get_secret_value())
+        return value
+
+    @field_validator("callback_secret")
+    @classmethod
+    def _callback_secret_is_whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_secret(value.get_secret_value())
         return value
 
 
@@ -64,11 +77,14 @@ class ServiceSettings(BaseSettings):
     clients: dict[str, ClientSettings] = Field(
         default_factory=dict, description="LMS clients by name; the name is used in logs and rate limits."
     )
+    admin_tokens: list[SecretStr] = Field(
+        default_factory=list, description="Bearer tokens that read every client's jobs (operators)."
+    )
     api_tokens: list[SecretStr] = Field(
-        default_factory=list, description="Bearer tokens accepted by `GET /v1/submissions/{id}`."
+        default_factory=list, description="Removed: refused with a message saying where tokens go now."
     )
     callback_secret: SecretStr | None = Field(
-        default=None, description="Our `whsec_` secret for signing callbacks; required when callbacks are used."
+        default=None, description="Removed: refused with a message saying where callback secrets go now."
     )
 
     max_body_bytes: int = Field(
@@ -78,6 +94,13 @@ class ServiceSettings(BaseSettings):
     timestamp_tolerance_seconds: int = Field(default=300, description="Allowed clock skew of `webhook-timestamp`.")
     rate_limit_per_minute: float = Field(default=600.0, description="Sustained submissions per minute per client.")
     rate_limit_burst: int = Field(default=60, description="Submissions a client may send at once.")
+    resubmission_limit: int = Field(
+        default=10, ge=0,
+        description="Submissions per student and assignment within resubmission_window_seconds (429 above); 0: no limit.",
+    )
+    resubmission_window_seconds: float = Field(
+        default=24 * 3600.0, gt=0, description="Rolling window of resubmission_limit."
+    )
     accepted_assignments: list[str] = Field(
         default_factory=list, description="Assignment names accepted; empty accepts any."
     )
@@ -111,10 +134,42 @@ class ServiceSettings(BaseSettings):
 
     @field_validator("callback_secret")
     @classmethod
-    def _callback_secret_is_whsec(cls, value: SecretStr | None) -> SecretStr | None:
+    def _no_shared_callback_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
-            parse_secret(value.get_secret_value())
+            raise ValueError(
+                "one callback_secret for all clients let a client's receiver accept grades another client caused;"
+                " give each client its own: clients.<name>.callback_secret (GRADER_CLIENTS__<NAME>__CALLBACK_SECRET)"
+            )
         return value
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _no_global_api_tokens(cls, value: list[SecretStr]) -> list[SecretStr]:
+        if value:
+            raise ValueError(
+                "api_tokens read every client's jobs; put each client's tokens under clients.<name>.api_tokens"
+                " and operators' tokens in admin_tokens"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _secrets_and_tokens_are_not_shared(self) -> ServiceSettings:
+        _refuse_shared(
+            "secret",
+            [(f"clients.{name}.secret", parse_secret(c.secret.get_secret_value())) for name, c in self.clients.items()]
+            + [
+                (f"clients.{name}.callback_secret", parse_secret(c.callback_secret.get_secret_value()))
+                for name, c in self.clients.items()
+                if c.callback_secret is not None
+            ],
+        )
+        _refuse_shared(
+            "token",
+            [(f"clients.{name}.api_tokens", t.get_secret_value().encode()) for name, c in self.clients.items()
+             for t in c.api_tokens]
+            + [("admin_tokens", t.get_secret_value().encode()) for t in self.admin_tokens],
+        )
+        return self
 
     @model_validator(mode="after")
     def _celery_has_broker(self) -> ServiceSettings:
@@ -144,6 +199,17 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> ServiceS
     if config_file is not None:
         overrides["config_file"] = config_file
     return ServiceSettings(**overrides)
+
+
+def _refuse_shared(what: str, owned: list[tuple[str, bytes]]) -> None:
+    """Refuse a value that two places hold: whoever knows it could act as, or sign for, the other."""
+    holders: dict[bytes, list[str]] = {}
+    for place, value in owned:
+        holders.setdefault(value, []).append(place)
+    shared = [places for places in holders.values() if len(places) > 1]
+    if shared:
+        listed = "; ".join(" and ".join(places) for places in shared)
+        raise ValueError(f"every {what} must be used once, but the same {what} is in {listed}")
 
 
 def _config_file(init_settings: PydanticBaseSettingsSource) -> Path | None:

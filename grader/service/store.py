@@ -17,6 +17,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from grader import strict_json
+from grader.service.ratelimit import ResubmissionLimit, resubmission_wait
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
     id TEXT PRIMARY KEY,
@@ -33,6 +36,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     received_at REAL NOT NULL,
     UNIQUE (client, webhook_id)
 );
+CREATE INDEX IF NOT EXISTS submissions_by_student ON submissions (client, student_id, assignment, received_at);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY REFERENCES submissions (id),
     state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done')),
@@ -73,15 +77,43 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS disabled_endpoints (
-    url TEXT PRIMARY KEY,
+    client TEXT NOT NULL,
+    url TEXT NOT NULL,
     disabled_at REAL NOT NULL,
-    reason TEXT NOT NULL
+    reason TEXT NOT NULL,
+    PRIMARY KEY (client, url)
 );
+"""
+
+# Databases written before disabled endpoints were kept per client had one row per URL. Each URL
+# stays disabled for the clients whose own delivery to it was answered 410; the others may call it.
+_DISABLED_ENDPOINTS_PER_CLIENT = """
+ALTER TABLE disabled_endpoints RENAME TO disabled_endpoints_by_url;
+CREATE TABLE disabled_endpoints (
+    client TEXT NOT NULL,
+    url TEXT NOT NULL,
+    disabled_at REAL NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (client, url)
+);
+INSERT OR IGNORE INTO disabled_endpoints (client, url, disabled_at, reason)
+    SELECT d.client, old.url, old.disabled_at, old.reason FROM disabled_endpoints_by_url old
+    JOIN deliveries d ON d.url = old.url AND d.last_status = 410;
+DROP TABLE disabled_endpoints_by_url;
 """
 
 
 class ConflictError(Exception):
     """A webhook-id we already accepted, sent again with a different body."""
+
+
+class ResubmissionLimitReached(Exception):
+    """The student has used every submission of this assignment the window allows."""
+
+    def __init__(self, limit: ResubmissionLimit, wait_seconds: float) -> None:
+        super().__init__(f"{limit.count} submissions per {limit.window_seconds:g} s used; wait {wait_seconds:.0f} s")
+        self.limit = limit
+        self.wait_seconds = wait_seconds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,6 +194,7 @@ class Store:
         self._write_lock = threading.Lock()
         # executescript commits on its own, so the schema is created outside _write.
         self._conn().executescript(_SCHEMA)
+        self._migrate()
 
     def close(self) -> None:
         """Close every connection opened by any thread."""
@@ -170,10 +203,21 @@ class Store:
                 conn.close()
             self._connections.clear()
 
+    def _migrate(self) -> None:
+        """Bring a database written by an older version to the current schema."""
+        conn = self._conn()
+        columns = {row["name"] for row in conn.execute("PRAGMA table_info(disabled_endpoints)")}
+        if "client" not in columns:
+            conn.executescript(f"BEGIN IMMEDIATE; {_DISABLED_ENDPOINTS_PER_CLIENT} COMMIT;")
+
     # Submissions ---------------------------------------------------------------------------
 
-    def accept(self, sub: NewSubmission, now: float) -> tuple[str, bool]:
-        """Store a submission and its job; return (job id, created) — created is False for a replay."""
+    def accept(self, sub: NewSubmission, now: float, *, limit: ResubmissionLimit | None = None) -> tuple[str, bool]:
+        """Store a submission and its job; return (job id, created) — created is False for a replay.
+
+        With `limit`, a new submission beyond the student's resubmission limit raises
+        ResubmissionLimitReached; a replay is answered regardless, as it is no new submission.
+        """
         with self._write() as conn:
             row = conn.execute(
                 "SELECT id, request_sha256 FROM submissions WHERE client = ? AND webhook_id = ?",
@@ -183,6 +227,10 @@ class Store:
                 if row["request_sha256"] != sub.request_sha256:
                     raise ConflictError(f"webhook-id {sub.webhook_id!r} was already used for a different body")
                 return row["id"], False
+            if limit is not None:
+                wait = resubmission_wait(self._counted_submissions(conn, sub, now - limit.window_seconds), limit, now)
+                if wait > 0:
+                    raise ResubmissionLimitReached(limit, wait)
             job_id = f"job_{uuid.uuid4().hex}"
             conn.execute(
                 "INSERT INTO submissions (id, client, webhook_id, request_sha256, assignment, student_id,"
@@ -191,7 +239,7 @@ class Store:
                 (
                     job_id, sub.client, sub.webhook_id, sub.request_sha256, sub.assignment, sub.student_id,
                     sub.filename, sub.content, sub.content_sha256, sub.callback_url,
-                    json.dumps(sub.lti) if sub.lti is not None else None, now,
+                    strict_json.dumps(sub.lti) if sub.lti is not None else None, now,
                 ),
             )
             conn.execute(
@@ -199,6 +247,20 @@ class Store:
                 (job_id, now, now),
             )
             return job_id, True
+
+    @staticmethod
+    def _counted_submissions(conn: sqlite3.Connection, sub: NewSubmission, since: float) -> list[float]:
+        """When this student's submissions of this assignment after `since` arrived, oldest first.
+
+        Runs that ended `internal_error` are our failure, not the student's, and are not counted.
+        """
+        rows = conn.execute(
+            "SELECT s.received_at FROM submissions s LEFT JOIN results r ON r.job_id = s.id"
+            " WHERE s.client = ? AND s.student_id = ? AND s.assignment = ? AND s.received_at > ?"
+            " AND (r.status IS NULL OR r.status != 'internal_error') ORDER BY s.received_at",
+            (sub.client, sub.student_id, sub.assignment, since),
+        ).fetchall()
+        return [row["received_at"] for row in rows]
 
     # Jobs ----------------------------------------------------------------------------------
 
@@ -275,7 +337,7 @@ class Store:
                 return False
             conn.execute(
                 "INSERT INTO results (job_id, status, score, max_score, report, graded_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (job.id, result.status, result.score, result.max_score, json.dumps(result.report), now),
+                (job.id, result.status, result.score, result.max_score, strict_json.dumps(result.report), now),
             )
             conn.executemany(
                 "INSERT INTO deliveries (id, job_id, client, kind, url, payload, state, next_attempt_at, created_at)"
@@ -333,29 +395,38 @@ class Store:
                 (state, status, error, next_attempt_at, state, now, delivery_id),
             )
 
-    def disable_endpoint(self, url: str, reason: str, now: float) -> None:
-        """Remember that a receiver asked (with 410 Gone) never to be called again."""
+    def disable_endpoint(self, client: str, url: str, reason: str, now: float) -> None:
+        """Remember that a receiver asked (with 410 Gone) never to be called again for this client.
+
+        Per client: a client pointing its callbacks at another client's receiver must not be able
+        to switch that receiver off for the other client.
+        """
         with self._write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO disabled_endpoints (url, disabled_at, reason) VALUES (?, ?, ?)",
-                (url, now, reason),
+                "INSERT OR IGNORE INTO disabled_endpoints (client, url, disabled_at, reason) VALUES (?, ?, ?, ?)",
+                (client, url, now, reason),
             )
 
-    def is_disabled(self, url: str) -> bool:
-        """Whether `url` answered 410 Gone before."""
-        row = self._conn().execute("SELECT 1 FROM disabled_endpoints WHERE url = ?", (url,)).fetchone()
+    def is_disabled(self, client: str, url: str) -> bool:
+        """Whether `url` answered 410 Gone to one of this client's deliveries before."""
+        row = self._conn().execute(
+            "SELECT 1 FROM disabled_endpoints WHERE client = ? AND url = ?", (client, url)
+        ).fetchone()
         return row is not None
 
     # Reading -------------------------------------------------------------------------------
 
-    def job_status(self, job_id: str) -> dict[str, Any] | None:
-        """Everything the status endpoint shows about one job, or None if there is no such job."""
+    def job_status(self, job_id: str, *, client: str | None = None) -> dict[str, Any] | None:
+        """Everything the status endpoint shows about one job, or None if there is no such job.
+
+        With `client`, another client's job is None as well: it is not theirs to see, not even to exist.
+        """
         conn = self._conn()
         job = conn.execute(
-            "SELECT j.id, j.state, j.attempts, j.last_error, j.created_at, j.finished_at, s.assignment,"
+            "SELECT j.id, j.state, j.attempts, j.last_error, j.created_at, j.finished_at, s.client, s.assignment,"
             " s.student_id, s.filename, s.content_sha256 FROM jobs j JOIN submissions s ON s.id = j.id"
-            " WHERE j.id = ?",
-            (job_id,),
+            " WHERE j.id = ? AND (? IS NULL OR s.client = ?)",
+            (job_id, client, client),
         ).fetchone()
         if job is None:
             return None

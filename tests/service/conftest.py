@@ -27,6 +27,11 @@ REPO = Path(__file__).resolve().parents[2]
 CLIENT_SECRET = "whsec_" + base64.b64encode(b"client-secret-of-the-lms-32bytes").decode()
 CALLBACK_SECRET = "whsec_" + base64.b64encode(b"our-own-callback-secret-32-bytes").decode()
 API_TOKEN = "api-token-for-tests"
+"""The `lms` client's token: reads that client's jobs only."""
+ADMIN_TOKEN = "admin-token-for-tests"
+OTHER_CLIENT_SECRET = "whsec_" + base64.b64encode(b"client-secret-of-another-lms-32b").decode()
+OTHER_CALLBACK_SECRET = "whsec_" + base64.b64encode(b"callback-secret-for-other-lms-32").decode()
+OTHER_API_TOKEN = "api-token-of-the-other-client"
 LTI_CLIENT_ID = "grader-tool-client"
 
 
@@ -40,12 +45,15 @@ class Service:
     log: Path
     http: httpx.Client
 
-    def submit(self, payload: dict[str, Any], **kwargs: Any) -> httpx.Response:
+    def submit(self, payload: dict[str, Any], secret: str = CLIENT_SECRET, **kwargs: Any) -> httpx.Response:
         body = json.dumps(payload).encode()
-        return signed_post(self.http, f"{self.url}/v1/submissions", body, CLIENT_SECRET, **kwargs)
+        return signed_post(self.http, f"{self.url}/v1/submissions", body, secret, **kwargs)
+
+    def get_status(self, job_id: str, token: str) -> httpx.Response:
+        return self.http.get(f"{self.url}/v1/submissions/{job_id}", headers={"authorization": f"Bearer {token}"})
 
     def status(self, job_id: str) -> dict[str, Any]:
-        response = self.http.get(f"{self.url}/v1/submissions/{job_id}", headers={"authorization": f"Bearer {API_TOKEN}"})
+        response = self.get_status(job_id, ADMIN_TOKEN)
         response.raise_for_status()
         return response.json()
 
@@ -119,6 +127,29 @@ def lms(lti_key: tuple[Path, str]) -> Iterator[StandInLms]:
 
 
 @pytest.fixture
+def other_lms(lti_key: tuple[Path, str]) -> Iterator[StandInLms]:
+    """A second LMS, the receiver of a second client ("other") with its own secrets."""
+    stand_in = StandInLms(callback_secret=OTHER_CALLBACK_SECRET, client_id=LTI_CLIENT_ID, public_key_pem=lti_key[1])
+    yield stand_in.start()
+    stand_in.stop()
+
+
+def two_clients(lms: StandInLms, other_lms: StandInLms) -> str:
+    """GRADER_CLIENTS for `lms` and `other`, each with its own secrets and token.
+
+    Both may call back to both LMSs (think two courses on one LMS host), so only the callback
+    secrets keep them apart.
+    """
+    origins = [lms.url, other_lms.url]
+    return json.dumps({
+        "lms": {"secret": CLIENT_SECRET, "callback_secret": CALLBACK_SECRET, "api_tokens": [API_TOKEN],
+                "callback_origins": origins},
+        "other": {"secret": OTHER_CLIENT_SECRET, "callback_secret": OTHER_CALLBACK_SECRET,
+                  "api_tokens": [OTHER_API_TOKEN], "callback_origins": origins},
+    })
+
+
+@pytest.fixture
 def start_service(
     tmp_path: Path, lms: StandInLms, lti_key: tuple[Path, str]
 ) -> Iterator[Callable[..., Service]]:
@@ -138,12 +169,13 @@ def start_service(
             "GRADER_CLIENTS": json.dumps({
                 "lms": {
                     "secret": CLIENT_SECRET,
+                    "callback_secret": CALLBACK_SECRET,
+                    "api_tokens": [API_TOKEN],
                     "callback_origins": [lms.url],
                     "lti": {"client_id": LTI_CLIENT_ID, "token_url": lms.token_url, "private_key_file": str(lti_key[0])},
                 }
             }),
-            "GRADER_API_TOKENS": json.dumps([API_TOKEN]),
-            "GRADER_CALLBACK_SECRET": CALLBACK_SECRET,
+            "GRADER_ADMIN_TOKENS": json.dumps([ADMIN_TOKEN]),
             "GRADER_GRADE_FUNCTION": "tests.service.stand_in_grading:grade",
             "GRADER_GRADE_BACKEND": "process",
             "GRADER_POLL_INTERVAL_SECONDS": "0.05",

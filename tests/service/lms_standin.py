@@ -28,6 +28,15 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _ISO_WITH_FRACTION = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+(Z|[+-]\d{2}:\d{2})$")
 
 
+def strict_loads(text: str | bytes) -> Any:
+    """`json.loads` that refuses NaN and Infinity, as JavaScript's `JSON.parse` and Go do."""
+
+    def refuse(token: str) -> Any:
+        raise ValueError(f"{token} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def hmac_signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """`v1,<base64>` computed independently of grader.service.signing."""
     key = base64.b64decode(secret.removeprefix("whsec_"))
@@ -66,7 +75,9 @@ class Behaviour:
     fail_status: int = 500
     retry_after: str | None = None
     always_status: int | None = None
-    """Answer this to every callback (e.g. 410, or 500 forever)."""
+    """Answer this to every correctly signed callback (e.g. 410, or 500 forever)."""
+    gone: bool = False
+    """Answer 410 to every callback, signed or not, as a receiver that was removed does."""
     token_expires_in: int = 3600
 
 
@@ -83,6 +94,7 @@ class StandInLms:
         self.callback_attempts: collections.Counter[str] = collections.Counter()
         self.callback_attempt_times: dict[str, list[float]] = collections.defaultdict(list)
         self.duplicates = 0
+        self.gone_answers = 0
         self.scores: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         self.token_requests = 0
         self.errors: list[str] = []
@@ -118,6 +130,10 @@ class StandInLms:
 
     def on_callback(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
         msg_id = headers.get("webhook-id", "")
+        if self.behaviour.gone:
+            with self.lock:
+                self.gone_answers += 1
+            return 410, {}
         raw_ts = headers.get("webhook-timestamp", "")
         offered = headers.get("webhook-signature", "").split()
         if not msg_id or not raw_ts.isdigit():
@@ -142,7 +158,11 @@ class StandInLms:
         if attempt <= behaviour.fail_first:
             extra = {"retry-after": behaviour.retry_after} if behaviour.retry_after else {}
             return behaviour.fail_status, extra
-        event = json.loads(body)
+        try:
+            event = strict_loads(body)
+        except ValueError as error:
+            self.error(f"callback {msg_id} is not strict JSON: {error}")
+            return 400, {}
         if event.get("type") != "grading.completed" or "data" not in event:
             self.error(f"callback {msg_id} is not a grading.completed event")
         with self.lock:
@@ -203,7 +223,11 @@ class StandInLms:
         if expires is None or expires < time.time():
             self.error("score with an unknown or expired token")
             return 401
-        score = json.loads(body)
+        try:
+            score = strict_loads(body)
+        except ValueError as error:
+            self.error(f"score is not strict JSON: {error}")
+            return 400
         problems = [field for field in ("userId", "activityProgress", "gradingProgress", "timestamp") if field not in score]
         if score.get("activityProgress") not in {"Initialized", "Started", "InProgress", "Submitted", "Completed"}:
             problems.append("activityProgress value")

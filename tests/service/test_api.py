@@ -10,7 +10,15 @@ import uuid
 import httpx
 import pytest
 
-from tests.service.conftest import API_TOKEN, CLIENT_SECRET, submission
+from tests.service.conftest import (
+    ADMIN_TOKEN,
+    API_TOKEN,
+    CLIENT_SECRET,
+    OTHER_API_TOKEN,
+    OTHER_CLIENT_SECRET,
+    submission,
+    two_clients,
+)
 from tests.service.lms_standin import hmac_signature, signed_post
 
 pytestmark = pytest.mark.slow
@@ -178,6 +186,26 @@ def test_status_needs_the_api_token(service, lms):
     assert service.http.get(url, headers={"authorization": f"Bearer {API_TOKEN}"}).status_code == 200
 
 
+def test_a_clients_token_reads_its_own_jobs_and_not_another_clients(start_service, lms, other_lms):
+    service = start_service(clients=two_clients(lms, other_lms))
+    ours = service.submit(submission(lms)).json()["job_id"]
+    theirs = service.submit(submission(other_lms), secret=OTHER_CLIENT_SECRET).json()["job_id"]
+    assert service.get_status(ours, API_TOKEN).status_code == 200
+    assert service.get_status(theirs, OTHER_API_TOKEN).status_code == 200
+    foreign = service.get_status(theirs, API_TOKEN)
+    missing = service.get_status("job_nope", API_TOKEN)
+    assert (foreign.status_code, missing.status_code) == (404, 404)
+    assert foreign.json()["detail"].replace(theirs, "job_nope") == missing.json()["detail"], "404 tells them apart"
+    assert service.get_status(ours, OTHER_API_TOKEN).status_code == 404
+
+
+def test_an_admin_token_reads_every_clients_jobs(start_service, lms, other_lms):
+    service = start_service(clients=two_clients(lms, other_lms))
+    ours = service.submit(submission(lms)).json()["job_id"]
+    theirs = service.submit(submission(other_lms), secret=OTHER_CLIENT_SECRET).json()["job_id"]
+    assert [service.get_status(job, ADMIN_TOKEN).status_code for job in (ours, theirs)] == [200, 200]
+
+
 def test_unknown_job_is_404(service):
     response = service.http.get(f"{service.url}/v1/submissions/job_nope", headers={"authorization": f"Bearer {API_TOKEN}"})
     assert response.status_code == 404
@@ -192,6 +220,18 @@ def test_health_metrics_and_openapi(service):
     body = spec["paths"]["/v1/submissions"]["post"]["requestBody"]["content"]
     assert {"application/json", "multipart/form-data"} <= body.keys()
     assert service.http.get(f"{service.url}/docs").status_code == 200
+
+
+def test_resubmissions_over_the_limit_are_429_with_a_clear_message_and_retry_after(start_service, lms):
+    service = start_service(resubmission_limit=2, resubmission_window_seconds=3600)
+    first = service.submit(submission(lms), msg_id="msg_first")
+    assert [first.status_code, service.submit(submission(lms)).status_code] == [202, 202]
+    refused = service.submit(submission(lms))
+    assert refused.status_code == 429
+    assert "'student-1' has used all 2 submissions of 'regularization'" in refused.json()["detail"]
+    assert 3590 <= int(refused.headers["retry-after"]) <= 3600
+    assert service.submit(submission(lms), msg_id="msg_first").status_code == 200, "a redelivery does not count"
+    assert service.submit(submission(lms, student_id="student-2")).status_code == 202
 
 
 def test_rate_limit_is_429_with_retry_after(start_service, lms):

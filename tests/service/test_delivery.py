@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.conftest import submission
+from tests.service.conftest import API_TOKEN, OTHER_CLIENT_SECRET, submission, two_clients
+from tests.service.lms_standin import strict_loads
 
 pytestmark = pytest.mark.slow
 
@@ -21,6 +22,17 @@ def test_callback_is_signed_and_carries_the_report(start_service, lms):
     assert msg_id == status["deliveries"][0]["id"]
     assert event["data"]["job_id"] == job_id
     assert (event["data"]["status"], event["data"]["score"], event["data"]["max_score"]) == ("graded", 2.0, 10.0)
+    assert event["data"]["report"] == status["report"]
+
+
+def test_non_finite_report_numbers_reach_status_and_callback_as_strict_json(start_service, lms):
+    service = start_service()
+    job_id = service.submit(submission(lms, source="cost = np.log(0)\n")).json()["job_id"]
+    service.wait_for(job_id, _delivered("callback"))
+    response = service.http.get(f"{service.url}/v1/submissions/{job_id}", headers={"authorization": f"Bearer {API_TOKEN}"})
+    status = strict_loads(response.text)
+    assert status["report"]["details"] == {"cost": None, "relative_error": None}
+    [event] = lms.callbacks.values()
     assert event["data"]["report"] == status["report"]
 
 
@@ -68,6 +80,41 @@ def test_410_disables_the_endpoint(start_service, lms):
     status = service.wait_for(second, lambda s: s["deliveries"] and s["deliveries"][0]["state"] == "disabled")
     assert status["deliveries"][0]["last_status"] is None
     assert sum(lms.callback_attempts.values()) == 1
+
+
+def test_a_callback_one_client_caused_is_refused_by_another_clients_receiver(start_service, lms, other_lms):
+    """Client `lms` submits as other's student with other's callback URL: other's LMS must not take the grade."""
+    service = start_service(clients=two_clients(lms, other_lms))
+    forged = submission(lms, student_id="student-of-other", callback_url=f"{other_lms.url}/callback")
+    job_id = service.submit(forged).json()["job_id"]
+    status = service.wait_for(job_id, lambda s: s["deliveries"] and s["deliveries"][0]["attempts"] >= 1)
+    assert status["deliveries"][0]["state"] != "delivered"
+    assert status["deliveries"][0]["last_status"] == 401
+    assert other_lms.callbacks == {}
+    assert any("bad signature" in error for error in other_lms.errors)
+
+
+def test_each_clients_callbacks_carry_its_name_and_its_own_signature(start_service, lms, other_lms):
+    service = start_service(clients=two_clients(lms, other_lms))
+    ours = service.submit(submission(lms)).json()["job_id"]
+    theirs = service.submit(submission(other_lms), secret=OTHER_CLIENT_SECRET).json()["job_id"]
+    service.wait_for(ours, _delivered("callback"))
+    service.wait_for(theirs, _delivered("callback"))
+    assert [(e["data"]["job_id"], e["data"]["client"]) for e in lms.callbacks.values()] == [(ours, "lms")]
+    assert [(e["data"]["job_id"], e["data"]["client"]) for e in other_lms.callbacks.values()] == [(theirs, "other")]
+    assert other_lms.errors == []
+
+
+def test_a_410_disables_a_url_only_for_the_client_whose_callback_got_it(start_service, lms, other_lms):
+    lms.behaviour.gone = True
+    service = start_service(clients=two_clients(lms, other_lms))
+    url = f"{lms.url}/callback"
+    theirs = service.submit(submission(other_lms, callback_url=url), secret=OTHER_CLIENT_SECRET).json()["job_id"]
+    service.wait_for(theirs, lambda s: s["deliveries"] and s["deliveries"][0]["state"] == "disabled")
+    ours = service.submit(submission(lms, callback_url=url)).json()["job_id"]
+    status = service.wait_for(ours, lambda s: s["deliveries"] and s["deliveries"][0]["state"] == "disabled")
+    assert status["deliveries"][0]["last_status"] == 410, "lms's callback was not even sent"
+    assert lms.gone_answers == 2
 
 
 def test_lti_score_is_published_with_a_cached_token(start_service, lms):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import math
 
 from grader.service.payloads import callback_body, plan_deliveries
 from grader.service.store import ClaimedJob, Result
+from tests.service.lms_standin import strict_loads
 
 WHEN = dt.datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=dt.timezone.utc)
 RESULT = Result(status="graded", score=7.0, max_score=10.0, report={"status": "graded", "score": 7.0})
@@ -25,7 +28,7 @@ def test_callback_is_a_grading_completed_event():
         "type": "grading.completed",
         "timestamp": "2025-03-01T12:00:00.123Z",
         "data": {
-            "job_id": "job_1", "assignment": "reg", "student_id": "s1", "filename": "f.py",
+            "job_id": "job_1", "client": "lms", "assignment": "reg", "student_id": "s1", "filename": "f.py",
             "submission_sha256": "abc", "status": "graded", "score": 7.0, "max_score": 10.0,
             "report": {"status": "graded", "score": 7.0},
         },
@@ -46,3 +49,16 @@ def test_lti_submissions_get_a_score_delivery():
     assert (callback.kind, score.kind) == ("callback", "lti")
     assert score.url == "http://127.0.0.1:9/li/3/scores?x=1"
     assert json.loads(score.payload)["userId"] == "u9"
+
+
+def test_non_finite_report_numbers_become_null_in_the_callback():
+    result = dataclasses.replace(RESULT, report={"cost": -math.inf, "relative_error": math.nan})
+    event = strict_loads(callback_body(_job(), result, WHEN))
+    assert event["data"]["report"] == {"cost": None, "relative_error": None}
+
+
+def test_non_finite_score_becomes_null_in_the_lti_score():
+    result = dataclasses.replace(RESULT, score=math.nan)
+    [score] = plan_deliveries(_job(callback_url=None, lti={"lineitem_url": "http://127.0.0.1:9/li", "user_id": "u"}),
+                              result, WHEN)
+    assert strict_loads(score.payload)["scoreGiven"] is None

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.conftest import REPO
+from tests.service.conftest import ADMIN_TOKEN, REPO
+from tests.service.lms_standin import strict_loads
 
 pytestmark = pytest.mark.slow
 
@@ -58,6 +59,22 @@ def test_real_engine_reports_a_broken_submission(start_service, lms):
     assert status["status"] != "graded"
     [score] = lms.scores["/lineitems/real/scores"]
     assert score["gradingProgress"] == "Failed"
+
+
+def test_a_report_with_infinite_errors_reaches_status_and_lms_as_strict_json(start_service, lms):
+    """An honest log(0) in the cost: the report's errors are infinite, and every receiver still parses it."""
+    service = start_service(grade_function="grader.engine:grade", grade_backend="process")
+    source = CORRECT.read_text().replace("    cost = cross_entropy_cost + L2_regularization_cost\n",
+                                         "    cost = np.log(0.0) + L2_regularization_cost\n")
+    assert "np.log(0.0)" in source
+    job_id = _post(service, lms, CORRECT, source=source)
+    service.wait_for(job_id, _all_delivered, seconds=180)
+    response = service.get_status(job_id, ADMIN_TOKEN)
+    status = strict_loads(response.text)
+    [case, *_] = status["report"]["functions"]["compute_cost_with_regularization"]["cases"]
+    assert case["outputs"]["cost"]["max_abs_error"] is None
+    [event] = lms.callbacks.values()
+    assert event["data"]["report"] == status["report"]
 
 
 @pytest.mark.docker

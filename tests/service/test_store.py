@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import sqlite3
 
 import pytest
 
-from grader.service.store import ConflictError, NewDelivery, Result
+from grader.service.ratelimit import ResubmissionLimit
+from grader.service.store import ConflictError, NewDelivery, Result, ResubmissionLimitReached, Store
 from tests.service.conftest import new_submission
+from tests.service.lms_standin import strict_loads
 
 NOW = 1_000.0
 RESULT = Result(status="graded", score=8.0, max_score=10.0, report={"status": "graded"})
@@ -110,6 +113,101 @@ def test_delivery_attempts_are_recorded(store):
 
 
 def test_disabled_endpoints_are_remembered(store):
-    store.disable_endpoint("http://127.0.0.1:9/cb", "410", NOW)
-    assert store.is_disabled("http://127.0.0.1:9/cb")
-    assert not store.is_disabled("http://127.0.0.1:9/other")
+    store.disable_endpoint("a", "http://127.0.0.1:9/cb", "410", NOW)
+    assert store.is_disabled("a", "http://127.0.0.1:9/cb")
+    assert not store.is_disabled("a", "http://127.0.0.1:9/other")
+
+
+def test_an_endpoint_disabled_for_one_client_stays_enabled_for_another(store):
+    store.disable_endpoint("a", "http://127.0.0.1:9/cb", "410", NOW)
+    assert not store.is_disabled("b", "http://127.0.0.1:9/cb")
+
+
+def test_disabled_endpoints_of_an_old_database_stay_disabled_for_the_client_that_got_the_410(tmp_path):
+    database = tmp_path / "old.sqlite"
+    with sqlite3.connect(database) as conn:
+        conn.executescript(_OLD_DISABLED_ENDPOINTS)
+    store = Store(database)
+    try:
+        assert store.is_disabled("a", "http://127.0.0.1:9/cb")
+        assert not store.is_disabled("b", "http://127.0.0.1:9/cb")
+        assert not store.is_disabled("a", "http://127.0.0.1:9/unattributed")
+    finally:
+        store.close()
+
+
+def test_job_status_for_a_client_hides_other_clients_jobs(store):
+    job_id, _ = store.accept(new_submission(client="a"), NOW)
+    assert store.job_status(job_id, client="a")["job"]["client"] == "a"
+    assert store.job_status(job_id, client="b") is None
+    assert store.job_status(job_id)["job"]["client"] == "a"
+
+
+TWO_PER_100_S = ResubmissionLimit(2, window_seconds=100)
+
+
+def test_a_submission_over_the_resubmission_limit_is_refused_with_the_wait(store):
+    store.accept(new_submission("msg_1"), NOW, limit=TWO_PER_100_S)
+    store.accept(new_submission("msg_2"), NOW + 10, limit=TWO_PER_100_S)
+    with pytest.raises(ResubmissionLimitReached) as refused:
+        store.accept(new_submission("msg_3"), NOW + 20, limit=TWO_PER_100_S)
+    assert refused.value.wait_seconds == 80
+    assert store.counts()["jobs"] == {"queued": 2}
+
+
+def test_a_submission_that_left_the_window_no_longer_counts(store):
+    store.accept(new_submission("msg_1"), NOW, limit=TWO_PER_100_S)
+    store.accept(new_submission("msg_2"), NOW + 10, limit=TWO_PER_100_S)
+    assert store.accept(new_submission("msg_3"), NOW + 100, limit=TWO_PER_100_S)[1]
+
+
+def test_a_redelivered_webhook_id_does_not_count_and_is_answered_at_the_limit(store):
+    first, _ = store.accept(new_submission("msg_1"), NOW, limit=TWO_PER_100_S)
+    assert store.accept(new_submission("msg_1"), NOW, limit=TWO_PER_100_S) == (first, False)
+    store.accept(new_submission("msg_2"), NOW, limit=TWO_PER_100_S)
+    assert store.accept(new_submission("msg_2"), NOW, limit=TWO_PER_100_S)[1] is False
+
+
+def test_a_run_that_ended_internal_error_does_not_count_against_the_student(store):
+    store.accept(new_submission("msg_1"), NOW, limit=TWO_PER_100_S)
+    store.accept(new_submission("msg_2"), NOW, limit=TWO_PER_100_S)
+    failed = dataclasses.replace(RESULT, status="internal_error")
+    store.complete_job(store.claim_job(NOW, 60), failed, [], NOW)
+    assert store.accept(new_submission("msg_3"), NOW, limit=TWO_PER_100_S)[1]
+
+
+def test_the_resubmission_limit_is_per_client_student_and_assignment(store):
+    for n in (1, 2):
+        store.accept(new_submission(f"msg_{n}"), NOW, limit=TWO_PER_100_S)
+    others = [
+        dataclasses.replace(new_submission("msg_3"), student_id="another student"),
+        dataclasses.replace(new_submission("msg_4"), assignment="another assignment"),
+        new_submission("msg_5", client="another client"),
+    ]
+    assert [store.accept(sub, NOW, limit=TWO_PER_100_S)[1] for sub in others] == [True, True, True]
+
+
+# The table as versions before per-client endpoints wrote it, with one delivery 'a' had refused by 410.
+_OLD_DISABLED_ENDPOINTS = """
+CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY, job_id TEXT NOT NULL, client TEXT NOT NULL, kind TEXT NOT NULL, url TEXT NOT NULL,
+    payload BLOB NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL,
+    leased_until REAL, last_status INTEGER, last_error TEXT, created_at REAL NOT NULL, delivered_at REAL,
+    UNIQUE (job_id, kind)
+);
+INSERT INTO deliveries (id, job_id, client, kind, url, payload, state, attempts, next_attempt_at, last_status,
+                        created_at)
+    VALUES ('msg_1', 'job_1', 'a', 'callback', 'http://127.0.0.1:9/cb', x'7b7d', 'disabled', 1, 0, 410, 0);
+CREATE TABLE disabled_endpoints (url TEXT PRIMARY KEY, disabled_at REAL NOT NULL, reason TEXT NOT NULL);
+INSERT INTO disabled_endpoints VALUES ('http://127.0.0.1:9/cb', 0, 'HTTP 410 to delivery msg_1');
+INSERT INTO disabled_endpoints VALUES ('http://127.0.0.1:9/unattributed', 0, 'HTTP 410');
+"""
+
+
+def test_non_finite_report_numbers_are_stored_as_strict_json(store, tmp_path):
+    job_id, _ = store.accept(new_submission(), NOW)
+    report = {"status": "graded", "cost": math.inf, "errors": [math.nan, 1.0]}
+    store.complete_job(store.claim_job(NOW, 60), dataclasses.replace(RESULT, report=report), [], NOW)
+    with sqlite3.connect(tmp_path / "db.sqlite") as conn:
+        [stored] = conn.execute("SELECT report FROM results WHERE job_id = ?", (job_id,)).fetchone()
+    assert strict_loads(stored) == {"status": "graded", "cost": None, "errors": [None, 1.0]}
