@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from grader.queue.grading import DEFAULT_GRADE_FUNCTION
+from grader.sandbox import require_sandbox
 
 
 class QueueSettings(BaseSettings):
@@ -38,6 +39,10 @@ class QueueSettings(BaseSettings):
     )
     result_expires_seconds: int = Field(default=86400, gt=0, description="How long Redis keeps a finished job's result.")
     grade_function: str = Field(default=DEFAULT_GRADE_FUNCTION, description="`module:function` the worker grades with.")
+    grade_backend: str = Field(default="docker", description="Sandbox the worker grades in.")
+    unsafe_no_sandbox: bool = Field(
+        default=False, description="Allow grade_backend = 'process', which is NOT a sandbox (trusted code only)."
+    )
 
     @property
     def time_limit_seconds(self) -> float:
@@ -52,6 +57,11 @@ class QueueSettings(BaseSettings):
                 f"visibility_timeout_seconds ({self.visibility_timeout_seconds:g}) must exceed the task time limit, "
                 f"twice grade_timeout_cap_seconds ({self.time_limit_seconds:g})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _sandboxed_unless_unsafe(self) -> QueueSettings:
+        require_sandbox(self.grade_backend, unsafe_no_sandbox=self.unsafe_no_sandbox)
         return self
 
     @property

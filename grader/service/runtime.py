@@ -12,6 +12,7 @@ from typing import IO
 
 import httpx
 
+from grader.sandbox import UNSANDBOXED, UNSANDBOXED_WARNING
 from grader.service import lti
 from grader.service.delivery import Dispatcher
 from grader.service.dispatch import QueueDispatcher
@@ -52,6 +53,8 @@ class Runtime:
     def start(self) -> None:
         """Own the database, re-queue what a crashed predecessor left running, start the threads."""
         settings = self.settings
+        if settings.grade_backend == UNSANDBOXED and settings.queue == "embedded":
+            log.warning(UNSANDBOXED_WARNING)
         self._lock_file = _lock(settings.database)
         self.store = Store(settings.database)
         requeued = self.store.recover(self.clock())

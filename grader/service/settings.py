@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from grader.sandbox import require_sandbox
 from grader.service.signing import parse_secret
 
 
@@ -81,6 +82,9 @@ class ServiceSettings(BaseSettings):
 
     workers: int = Field(default=2, description="Grading workers (threads; each runs one sandbox at a time).")
     grade_backend: str = Field(default="docker", description="Sandbox backend passed to the grading engine.")
+    unsafe_no_sandbox: bool = Field(
+        default=False, description="Allow grade_backend = 'process', which is NOT a sandbox (trusted code only)."
+    )
     grade_timeout_seconds: float | None = Field(default=None, description="Per-submission grading timeout.")
     grade_function: str = Field(
         default="grader.engine:grade", description="`module:function` that grades; tests inject a stand-in."
@@ -112,6 +116,11 @@ class ServiceSettings(BaseSettings):
         if value is not None:
             parse_secret(value.get_secret_value())
         return value
+
+    @model_validator(mode="after")
+    def _sandboxed_unless_unsafe(self) -> ServiceSettings:
+        require_sandbox(self.grade_backend, unsafe_no_sandbox=self.unsafe_no_sandbox)
+        return self
 
     @model_validator(mode="after")
     def _celery_has_broker(self) -> ServiceSettings:

@@ -146,6 +146,7 @@ def start_service(
             "GRADER_CALLBACK_SECRET": CALLBACK_SECRET,
             "GRADER_GRADE_FUNCTION": "tests.service.stand_in_grading:grade",
             "GRADER_GRADE_BACKEND": "process",
+            "GRADER_UNSAFE_NO_SANDBOX": "1",
             "GRADER_POLL_INTERVAL_SECONDS": "0.05",
             "GRADER_DELIVERY_BACKOFF_BASE_SECONDS": "0.2",
             "GRADER_DELIVERY_BACKOFF_CAP_SECONDS": "2",
