@@ -41,7 +41,8 @@ def worker_command(
 
     overrides: dict[str, object] = {"broker_url": broker_url, "queue_name": queue_name}
     if unsafe_no_sandbox or sandbox != "docker":
-        overrides |= {"grade_backend": chosen_backend(sandbox, unsafe_no_sandbox), "unsafe_no_sandbox": unsafe_no_sandbox}
+        overrides["grade_backend"] = chosen_backend(sandbox, unsafe_no_sandbox)
+        overrides["unsafe_no_sandbox"] = unsafe_no_sandbox
     if result_backend_url:
         overrides["result_backend_url"] = result_backend_url
     try:

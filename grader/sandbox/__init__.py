@@ -46,4 +46,6 @@ def get_backend(name: str) -> Backend:
     raise ValueError(f"unknown sandbox backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "UNSANDBOXED", "UNSANDBOXED_WARNING", "Backend", "Limits", "RawRun", "get_backend", "require_sandbox"]
+__all__ = [
+    "BACKENDS", "UNSANDBOXED", "UNSANDBOXED_WARNING", "Backend", "Limits", "RawRun", "get_backend", "require_sandbox",
+]

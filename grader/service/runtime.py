@@ -13,7 +13,7 @@ from typing import IO
 import httpx
 
 from grader.sandbox import UNSANDBOXED, UNSANDBOXED_WARNING
-from grader.service import lti
+from grader.service import egress, lti
 from grader.service.delivery import Dispatcher
 from grader.service.dispatch import QueueDispatcher
 from grader.service.metrics import Metrics
@@ -60,7 +60,7 @@ class Runtime:
         requeued = self.store.recover(self.clock())
         if requeued:
             log.warning("re-queued %d job(s) left running by a previous process", requeued)
-        self._http = httpx.Client(timeout=settings.delivery_timeout_seconds, follow_redirects=False)
+        self._http = egress.guarded_client(_origins(settings), timeout=settings.delivery_timeout_seconds)
         callback_secret = settings.callback_secret
         self.dispatcher = Dispatcher(
             self.store,
@@ -69,6 +69,7 @@ class Runtime:
                 settings.delivery_backoff_cap_seconds,
             ),
             callback_key=parse_secret(callback_secret.get_secret_value()) if callback_secret else None,
+            callback_origins={name: client.callback_origins for name, client in settings.clients.items()},
             platforms=_platforms(settings),
             http=self._http,
             metrics=self.metrics,
@@ -138,7 +139,18 @@ def _platforms(settings: ServiceSettings) -> dict[str, lti.Platform]:
             token_url=client.lti.token_url,
             private_key=client.lti.private_key_file.read_text(),
             key_id=client.lti.key_id,
+            origins=tuple(client.lti.origins),
         )
         for name, client in settings.clients.items()
         if client.lti is not None
     }
+
+
+def _origins(settings: ServiceSettings) -> list[str]:
+    """Every origin the operator configured: callbacks, line items and token endpoints."""
+    origins = []
+    for client in settings.clients.values():
+        origins += client.callback_origins
+        if client.lti is not None:
+            origins += [*client.lti.origins, str(egress.parse_url(client.lti.token_url))]
+    return origins

@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from grader.sandbox import require_sandbox
+from grader.service.egress import EgressRefused, parse_origin, parse_url
 from grader.service.signing import parse_secret
 
 
@@ -32,6 +33,24 @@ class LtiPlatform(BaseModel):
     token_url: str = Field(description="The platform's OAuth 2 token endpoint (also the JWT `aud`).")
     private_key_file: Path = Field(description="PEM RSA private key whose public half the platform holds.")
     key_id: str | None = Field(default=None, description="`kid` header of our JWT, when the platform uses a JWKS.")
+    origins: list[str] = Field(
+        min_length=1,
+        description="Origins (scheme://host[:port]) of the platform's line items; its AGS token is sent only there.",
+    )
+
+    @field_validator("token_url")
+    @classmethod
+    def _token_url_is_plain_http(cls, value: str) -> str:
+        try:
+            parse_url(value)
+        except EgressRefused as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("origins")
+    @classmethod
+    def _origins_are_plain(cls, origins: list[str]) -> list[str]:
+        return _plain_origins(origins)
 
 
 class ClientSettings(BaseModel):
@@ -40,9 +59,14 @@ class ClientSettings(BaseModel):
     secret: SecretStr = Field(description="`whsec_` secret the client signs its requests with.")
     callback_origins: list[str] = Field(
         default_factory=list,
-        description="If set, callback and line-item URLs must start with one of these (SSRF guard).",
+        description="Origins (scheme://host[:port]) callback URLs must be on; without any, callbacks are refused.",
     )
     lti: LtiPlatform | None = Field(default=None, description="LTI platform for this client's AGS scores.")
+
+    @field_validator("callback_origins")
+    @classmethod
+    def _callback_origins_are_plain(cls, origins: list[str]) -> list[str]:
+        return _plain_origins(origins)
 
     @field_validator("secret")
     @classmethod
@@ -143,6 +167,17 @@ class ServiceSettings(BaseSettings):
         if config_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
+
+
+def _plain_origins(origins: list[str]) -> list[str]:
+    """Each origin in its normal form (`https://lms.example.edu`); a path or user information is an error."""
+    normal = []
+    for origin in origins:
+        try:
+            normal.append(str(parse_origin(origin)))
+        except EgressRefused as error:
+            raise ValueError(f"{origin!r} is not an origin: {error}") from None
+    return normal
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> ServiceSettings:

@@ -162,6 +162,7 @@ class Store:
         self._write_lock = threading.Lock()
         # executescript commits on its own, so the schema is created outside _write.
         self._conn().executescript(_SCHEMA)
+        self._forget_remote_answers()
 
     def close(self) -> None:
         """Close every connection opened by any thread."""
@@ -169,6 +170,21 @@ class Store:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+
+    def _forget_remote_answers(self) -> None:
+        """Cut delivery errors written before version 1 to their first part ("HTTP 503", "ConnectError").
+
+        Those rows kept up to 200 bytes of what the receiver answered, or httpx messages that can
+        quote it; since version 1 only the status and our own words are stored.
+        """
+        with self._write() as conn:
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= 1:
+                return
+            conn.execute(
+                "UPDATE deliveries SET last_error = substr(last_error, 1, instr(last_error, ':') - 1)"
+                " WHERE instr(last_error, ':') > 0"
+            )
+            conn.execute("PRAGMA user_version = 1")
 
     # Submissions ---------------------------------------------------------------------------
 

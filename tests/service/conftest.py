@@ -139,7 +139,8 @@ def start_service(
                 "lms": {
                     "secret": CLIENT_SECRET,
                     "callback_origins": [lms.url],
-                    "lti": {"client_id": LTI_CLIENT_ID, "token_url": lms.token_url, "private_key_file": str(lti_key[0])},
+                    "lti": {"client_id": LTI_CLIENT_ID, "token_url": lms.token_url, "private_key_file": str(lti_key[0]),
+                            "origins": [lms.url]},
                 }
             }),
             "GRADER_API_TOKENS": json.dumps([API_TOKEN]),

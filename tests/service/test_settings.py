@@ -1,6 +1,8 @@
-"""Service settings: the unsandboxed backend only behind the loudly named setting."""
+"""Service settings: the unsandboxed backend only behind the loudly named setting; origins in normal form."""
 
 from __future__ import annotations
+
+import base64
 
 import pytest
 from pydantic import ValidationError
@@ -43,3 +45,37 @@ def test_the_unsafe_setting_from_the_environment_allows_the_process_backend(monk
 def test_an_unsandboxed_service_warns_in_its_log(start_service):
     service = start_service(grade_backend="process", unsafe_no_sandbox="1")
     assert f"WARNING grader.service.runtime: {UNSANDBOXED_WARNING}" in service.log.read_text()
+
+
+def _client(**fields):
+    return {"secret": "whsec_" + base64.b64encode(b"x" * 32).decode()} | fields
+
+
+def _platform(**fields):
+    return {"client_id": "tool", "token_url": "https://lms.example.edu/token", "private_key_file": "tool.pem"} | fields
+
+
+@pytest.mark.parametrize(
+    ("origin", "reason"),
+    [("https://lms.example.edu/api/", "without a path"), ("https://lms@attacker.test", "user information"),
+     ("javascript://lms.example.edu", "only http and https")],
+)
+def test_a_callback_origin_that_is_not_scheme_host_and_port_is_a_config_error(origin, reason):
+    with pytest.raises(ValidationError, match=reason):
+        load_settings(clients={"lms": _client(callback_origins=[origin])})
+
+
+def test_origins_are_kept_in_their_normal_form():
+    settings = load_settings(clients={"lms": _client(callback_origins=["HTTPS://LMS.Example.edu:443/"])})
+    assert settings.clients["lms"].callback_origins == ["https://lms.example.edu"]
+
+
+def test_an_lti_platform_without_origins_is_a_config_error():
+    with pytest.raises(ValidationError, match="origins"):
+        load_settings(clients={"lms": _client(lti=_platform())})
+
+
+def test_a_token_url_with_user_information_is_a_config_error():
+    with pytest.raises(ValidationError, match="user information"):
+        load_settings(clients={"lms": _client(lti=_platform(token_url="https://lms.example.edu@x.test/token",
+                                                             origins=["https://lms.example.edu"]))})

@@ -1,0 +1,134 @@
+"""The outbound guard: origins compared exactly, non-public destinations refused unless named."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import httpx
+import pytest
+
+from grader.service.egress import (
+    EgressRefused,
+    GuardedTransport,
+    Origin,
+    check_url,
+    guarded_client,
+    is_public,
+    parse_origin,
+    parse_url,
+)
+
+LMS = ["https://lms.example.edu"]
+
+
+def test_the_userinfo_trick_is_refused():
+    with pytest.raises(EgressRefused, match="user information"):
+        check_url("https://lms.example.edu@attacker.test/cb", LMS)
+
+
+def test_the_suffix_trick_is_refused():
+    with pytest.raises(EgressRefused, match="not one of the allowed origins"):
+        check_url("https://lms.example.edu.attacker.test/cb", LMS)
+
+
+@pytest.mark.parametrize("url", ["http://lms.example.edu/cb", "https://lms.example.edu:8443/cb"])
+def test_another_scheme_or_port_of_the_same_host_is_refused(url):
+    with pytest.raises(EgressRefused, match="not one of the allowed origins"):
+        check_url(url, LMS)
+
+
+def test_case_default_port_and_trailing_slash_do_not_matter():
+    assert check_url("HTTPS://LMS.Example.EDU:443/api/cb?x=1", ["https://lms.example.edu/"]) == Origin(
+        "https", "lms.example.edu", 443)
+
+
+def test_international_host_names_compare_in_their_ascii_form():
+    assert check_url("https://xn--bcher-kva.example/cb", ["https://bücher.example"]).host == "xn--bcher-kva.example"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://lms.example.edu/cb", "only http and https"),
+        ("https://lms.example.edu/cb#frag", "fragment"),
+        ("https://lms.example.edu\\@attacker.test/cb", "backslashes"),
+        ("https://lms.example.edu:99999/cb", "port"),
+        ("https:///cb", "no host"),
+    ],
+)
+def test_urls_a_receiver_could_misread_are_refused(url, reason):
+    with pytest.raises(EgressRefused, match=reason):
+        parse_url(url)
+
+
+@pytest.mark.parametrize(
+    "text", ["https://lms.example.edu/api", "https://lms.example.edu/?a=1", "https://u@lms.example.edu"]
+)
+def test_an_origin_is_only_scheme_host_and_port(text):
+    with pytest.raises(EgressRefused):
+        parse_origin(text)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["127.0.0.1", "10.0.0.5", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1",
+     "255.255.255.255", "::1", "::", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254",
+     "2002:7f00:1::", "64:ff9b::a9fe:a9fe"],
+)
+def test_non_public_addresses(address):
+    assert not is_public(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"])
+def test_public_addresses(address):
+    assert is_public(ipaddress.ip_address(address))
+
+
+def _resolving_to(*addresses):
+    return lambda host, port: [ipaddress.ip_address(a) for a in addresses]
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.5", "169.254.169.254", "::ffff:127.0.0.1"])
+def test_a_configured_host_name_resolving_to_a_non_public_address_is_refused(address):
+    transport = GuardedTransport(LMS, resolver=_resolving_to("203.0.113.9", address))
+    with pytest.raises(EgressRefused, match="not a public address"):
+        transport.address_for(parse_url("https://lms.example.edu/cb"))
+
+
+def test_an_origin_named_by_its_loopback_address_is_reached_without_resolving():
+    transport = GuardedTransport(["http://127.0.0.1:9000"], resolver=_resolving_to())
+    assert transport.address_for(parse_url("http://127.0.0.1:9000/cb")) == ipaddress.ip_address("127.0.0.1")
+
+
+def test_a_loopback_address_on_another_port_than_the_named_origin_is_refused():
+    transport = GuardedTransport(["http://127.0.0.1:9000"])
+    with pytest.raises(EgressRefused, match="not a public address"):
+        transport.address_for(parse_url("http://127.0.0.1:9001/cb"))
+
+
+def test_a_host_name_resolving_to_a_named_address_and_port_is_allowed():
+    transport = GuardedTransport(["http://127.0.0.1:9000"], resolver=_resolving_to("127.0.0.1"))
+    assert transport.address_for(parse_url("http://lms.test:9000/cb")) == ipaddress.ip_address("127.0.0.1")
+
+
+def test_localhost_is_refused_when_only_a_public_origin_is_configured():
+    # The real resolver: localhost is loopback, and no origin names a loopback address.
+    client = httpx.Client(transport=GuardedTransport(LMS))
+    with pytest.raises(EgressRefused, match="localhost resolves to"):
+        client.post("http://localhost:9/cb")
+
+
+def test_a_request_goes_to_the_checked_address_with_the_host_name_kept(lms):
+    port = int(lms.url.rsplit(":", 1)[1])
+    named = f"http://lms.test:{port}"
+    transport = GuardedTransport([lms.url, named], resolver=_resolving_to("127.0.0.1"))
+    with httpx.Client(transport=transport) as client:
+        assert client.post(f"{named}/nowhere").status_code == 404
+    assert lms.hosts == [f"lms.test:{port}"]
+
+
+def test_redirects_are_not_followed(lms):
+    with guarded_client([lms.url], timeout=5) as client:
+        response = client.post(f"{lms.url}/redirect")
+    assert response.status_code == 307
+    assert lms.paths == ["/redirect"]
