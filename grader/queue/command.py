@@ -36,7 +36,7 @@ def worker_command(
     from pydantic import ValidationError
 
     from grader.errors import GraderError
-    from grader.queue.settings import QueueSettings
+    from grader.queue.settings import WorkerSettings
     from grader.queue.worker import run_worker
 
     overrides: dict[str, object] = {"broker_url": broker_url, "queue_name": queue_name}
@@ -46,7 +46,7 @@ def worker_command(
     if result_backend_url:
         overrides["result_backend_url"] = result_backend_url
     try:
-        settings = QueueSettings(**overrides)
+        settings = WorkerSettings(**overrides)
     except ValidationError as exc:
         raise click.UsageError(f"invalid queue settings: {exc}") from exc
     try:

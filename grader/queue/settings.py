@@ -39,10 +39,6 @@ class QueueSettings(BaseSettings):
     )
     result_expires_seconds: int = Field(default=86400, gt=0, description="How long Redis keeps a finished job's result.")
     grade_function: str = Field(default=DEFAULT_GRADE_FUNCTION, description="`module:function` the worker grades with.")
-    grade_backend: str = Field(default="docker", description="Sandbox the worker grades in.")
-    unsafe_no_sandbox: bool = Field(
-        default=False, description="Allow grade_backend = 'process', which is NOT a sandbox (trusted code only)."
-    )
 
     @property
     def time_limit_seconds(self) -> float:
@@ -59,12 +55,21 @@ class QueueSettings(BaseSettings):
             )
         return self
 
-    @model_validator(mode="after")
-    def _sandboxed_unless_unsafe(self) -> QueueSettings:
-        require_sandbox(self.grade_backend, unsafe_no_sandbox=self.unsafe_no_sandbox)
-        return self
-
     @property
     def results_url(self) -> str:
         """Where task results live."""
         return self.result_backend_url or self.broker_url
+
+
+class WorkerSettings(QueueSettings):
+    """The queue's settings plus the sandbox a `grade worker` grades in; senders never grade, so need neither."""
+
+    grade_backend: str = Field(default="docker", description="Sandbox the worker grades in.")
+    unsafe_no_sandbox: bool = Field(
+        default=False, description="Allow grade_backend = 'process', which is NOT a sandbox (trusted code only)."
+    )
+
+    @model_validator(mode="after")
+    def _sandboxed_unless_unsafe(self) -> WorkerSettings:
+        require_sandbox(self.grade_backend, unsafe_no_sandbox=self.unsafe_no_sandbox)
+        return self

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import socket
 
-from grader.queue.settings import QueueSettings
+from grader.queue.settings import WorkerSettings
 from grader.queue.tasks import make_app
 
 log = logging.getLogger(__name__)
 
 
 def run_worker(
-    settings: QueueSettings,
+    settings: WorkerSettings,
     *,
     concurrency: int = 1,
     name: str | None = None,
