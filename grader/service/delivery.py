@@ -122,7 +122,9 @@ class Dispatcher(Background):
         egress.check_url(delivery.url, origins)
         headers = signed_headers(self._callback_key, delivery.id, int(self._clock()), delivery.payload)
         headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
-        return self._http.post(delivery.url, content=delivery.payload, headers=headers)
+        return self._http.post(
+            delivery.url, content=delivery.payload, headers=headers, extensions=egress.allowing(origins)
+        )
 
     def _send_score(self, delivery: Delivery) -> httpx.Response:
         platform = self._platforms.get(delivery.client)
@@ -136,7 +138,9 @@ class Dispatcher(Background):
             "content-type": lti.SCORE_CONTENT_TYPE,
             "user-agent": USER_AGENT,
         }
-        response = self._http.post(delivery.url, content=delivery.payload, headers=headers)
+        response = self._http.post(
+            delivery.url, content=delivery.payload, headers=headers, extensions=egress.allowing(platform.origins)
+        )
         if response.status_code == 401:
             # A token the platform revoked early; the retry fetches a fresh one.
             self._tokens.forget(platform)

@@ -25,6 +25,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[IPAddress]]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_ALLOWED_ORIGINS = "grader.allowed_origins"
 _HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
 # RFC 6052's well-known NAT64 prefix: a gateway there forwards to the IPv4 address in the low 32 bits.
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
@@ -121,42 +122,50 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
-class GuardedTransport(httpx.BaseTransport):
-    """An httpx transport that connects only to public addresses or to addresses a configured origin names.
+def allowing(origins: Iterable[str]) -> dict[str, Any]:
+    """Request extensions naming the only origins a request may go to; `GuardedTransport` enforces them."""
+    return {_ALLOWED_ORIGINS: tuple(origins)}
 
+
+class GuardedTransport(httpx.BaseTransport):
+    """An httpx transport that sends a request only to an origin it is allowed (see `allowing`).
+
+    A non-public address is reached only where one of the request's own allowed origins names it.
     Each request goes to the address that was checked: the URL's host is replaced by it, while
     the Host header and TLS (SNI and certificate check) keep the name. Each origin has its own
     connection pool, so a connection verified for one host name never carries another's requests.
     """
 
-    def __init__(self, origins: Iterable[str], *, resolver: Resolver = resolve, **transport_options: Any) -> None:
-        self._named = frozenset(origin for origin in map(parse_origin, origins) if origin.address is not None)
+    def __init__(self, *, resolver: Resolver = resolve, **transport_options: Any) -> None:
         self._resolver = resolver
         self._transport_options = transport_options
         self._transports: dict[Origin, httpx.HTTPTransport] = {}
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        origin = parse_url(str(request.url))
-        address = self.address_for(origin)
+        extensions = dict(request.extensions)
+        allowed = extensions.pop(_ALLOWED_ORIGINS, ())
+        origin = check_url(str(request.url), allowed)
+        address = self.address_for(origin, allowed)
         request.url = request.url.copy_with(host=str(address))
-        request.extensions = {**request.extensions, "sni_hostname": origin.host}
+        request.extensions = extensions | {"sni_hostname": origin.host}
         return self._transport(origin).handle_request(request)
 
-    def address_for(self, origin: Origin) -> IPAddress:
+    def address_for(self, origin: Origin, allowed: Iterable[str]) -> IPAddress:
         """The address to connect to for `origin`, or EgressRefused.
 
-        A non-public address is allowed only where a configured origin names it with the same
+        A non-public address is allowed only where an allowed origin names it with the same
         scheme and port: an operator who writes `http://127.0.0.1:9000` has allowed exactly that.
         """
+        named = {named for named in map(parse_origin, allowed) if named.address is not None}
         addresses = [origin.address] if origin.address is not None else self._resolver(origin.host, origin.port)
         if not addresses:
             raise EgressRefused(f"{origin.host} could not be resolved")
         for address in addresses:
-            if not is_public(address) and Origin(origin.scheme, str(address), origin.port) not in self._named:
+            if not is_public(address) and Origin(origin.scheme, str(address), origin.port) not in named:
                 raise EgressRefused(
                     f"{origin.host} resolves to {address}, which is not a public address and not named "
-                    "by a configured origin"
+                    "by an allowed origin"
                 )
         return addresses[0]
 
@@ -175,11 +184,9 @@ class GuardedTransport(httpx.BaseTransport):
             return transport
 
 
-def guarded_client(origins: Iterable[str], *, timeout: float, resolver: Resolver = resolve) -> httpx.Client:
+def guarded_client(*, timeout: float, resolver: Resolver = resolve) -> httpx.Client:
     """The HTTP client of every outbound request: guarded, never following redirects."""
-    return httpx.Client(
-        transport=GuardedTransport(origins, resolver=resolver), timeout=timeout, follow_redirects=False
-    )
+    return httpx.Client(transport=GuardedTransport(resolver=resolver), timeout=timeout, follow_redirects=False)
 
 
 def _normalised_host(host: str | None) -> str:

@@ -60,7 +60,7 @@ class Runtime:
         requeued = self.store.recover(self.clock())
         if requeued:
             log.warning("re-queued %d job(s) left running by a previous process", requeued)
-        self._http = egress.guarded_client(_origins(settings), timeout=settings.delivery_timeout_seconds)
+        self._http = egress.guarded_client(timeout=settings.delivery_timeout_seconds)
         callback_secret = settings.callback_secret
         self.dispatcher = Dispatcher(
             self.store,
@@ -145,12 +145,3 @@ def _platforms(settings: ServiceSettings) -> dict[str, lti.Platform]:
         if client.lti is not None
     }
 
-
-def _origins(settings: ServiceSettings) -> list[str]:
-    """Every origin the operator configured: callbacks, line items and token endpoints."""
-    origins = []
-    for client in settings.clients.values():
-        origins += client.callback_origins
-        if client.lti is not None:
-            origins += [*client.lti.origins, str(egress.parse_url(client.lti.token_url))]
-    return origins

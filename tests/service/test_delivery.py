@@ -168,13 +168,13 @@ def test_the_platform_token_is_not_sent_to_a_line_item_off_its_origins(start_ser
     assert foreign.authorizations == [] and lms.token_requests == 0
 
 
-def _dispatched(store, delivery, *, callback_origins, platform, http_origins):
+def _dispatched(store, delivery, *, callback_origins, platform):
     """Send one delivery with a Dispatcher configured here; its row once the attempt is recorded."""
     job_id, _ = store.accept(new_submission(), time.time())
     store.complete_job(store.claim_job(time.time(), 30), Result("graded", 1.0, 1.0, {}), [delivery], time.time())
     dispatcher = Dispatcher(
         store, policy=RetryPolicy(1, 0.1, 0.1), callback_key=b"k" * 32, callback_origins=callback_origins,
-        platforms={"lms": platform}, http=guarded_client(http_origins, timeout=5), metrics=Metrics(),
+        platforms={"lms": platform}, http=guarded_client(timeout=5), metrics=Metrics(),
         concurrency=1, poll_seconds=0.05,
     )
     dispatcher.start()
@@ -196,7 +196,7 @@ def test_a_score_whose_line_item_is_off_the_platforms_origins_at_send_time_is_no
     # Accepted under an older configuration; the platform's origins no longer include the line item.
     row = _dispatched(
         store, NewDelivery("lti", f"{foreign.url}/lineitems/7/scores", b"{}"), callback_origins={},
-        platform=_platform(lms, lti_key, [lms.url]), http_origins=[lms.url, foreign.url],
+        platform=_platform(lms, lti_key, [lms.url]),
     )
     assert row["last_error"] == f"EgressRefused: {foreign.url} is not one of the allowed origins"
     assert foreign.paths == [] and lms.token_requests == 0
@@ -205,7 +205,7 @@ def test_a_score_whose_line_item_is_off_the_platforms_origins_at_send_time_is_no
 def test_a_callback_off_the_clients_origins_at_send_time_is_not_sent(store, lms, foreign, lti_key):
     row = _dispatched(
         store, NewDelivery("callback", f"{foreign.url}/callback", b"{}"), callback_origins={"lms": [lms.url]},
-        platform=_platform(lms, lti_key, [lms.url]), http_origins=[lms.url, foreign.url],
+        platform=_platform(lms, lti_key, [lms.url]),
     )
     assert row["last_error"] == f"EgressRefused: {foreign.url} is not one of the allowed origins"
     assert foreign.paths == []
@@ -215,7 +215,6 @@ def test_a_token_endpoints_answer_is_not_stored(store, lms, lti_key):
     row = _dispatched(
         store, NewDelivery("lti", f"{lms.url}/lineitems/7/scores", b"{}"), callback_origins={},
         platform=dataclasses.replace(_platform(lms, lti_key, [lms.url]), client_id="unknown-tool"),
-        http_origins=[lms.url],
     )
     assert row["last_error"] == "TokenError: token endpoint answered HTTP 400"
     lms.errors.clear()  # the stand-in rightly complained about the unknown client id

@@ -9,6 +9,7 @@ import pytest
 
 from grader.service.egress import (
     EgressRefused,
+    allowing,
     GuardedTransport,
     Origin,
     check_url,
@@ -89,46 +90,60 @@ def _resolving_to(*addresses):
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.5", "169.254.169.254", "::ffff:127.0.0.1"])
-def test_a_configured_host_name_resolving_to_a_non_public_address_is_refused(address):
-    transport = GuardedTransport(LMS, resolver=_resolving_to("203.0.113.9", address))
+def test_an_allowed_host_name_resolving_to_a_non_public_address_is_refused(address):
+    transport = GuardedTransport(resolver=_resolving_to("203.0.113.9", address))
     with pytest.raises(EgressRefused, match="not a public address"):
-        transport.address_for(parse_url("https://lms.example.edu/cb"))
+        transport.address_for(parse_url("https://lms.example.edu/cb"), LMS)
 
 
 def test_an_origin_named_by_its_loopback_address_is_reached_without_resolving():
-    transport = GuardedTransport(["http://127.0.0.1:9000"], resolver=_resolving_to())
-    assert transport.address_for(parse_url("http://127.0.0.1:9000/cb")) == ipaddress.ip_address("127.0.0.1")
+    transport = GuardedTransport(resolver=_resolving_to())
+    origins = ["http://127.0.0.1:9000"]
+    assert transport.address_for(parse_url("http://127.0.0.1:9000/cb"), origins) == ipaddress.ip_address("127.0.0.1")
 
 
 def test_a_loopback_address_on_another_port_than_the_named_origin_is_refused():
-    transport = GuardedTransport(["http://127.0.0.1:9000"])
     with pytest.raises(EgressRefused, match="not a public address"):
-        transport.address_for(parse_url("http://127.0.0.1:9001/cb"))
+        GuardedTransport().address_for(parse_url("http://127.0.0.1:9001/cb"), ["http://127.0.0.1:9000"])
 
 
-def test_a_host_name_resolving_to_a_named_address_and_port_is_allowed():
-    transport = GuardedTransport(["http://127.0.0.1:9000"], resolver=_resolving_to("127.0.0.1"))
-    assert transport.address_for(parse_url("http://lms.test:9000/cb")) == ipaddress.ip_address("127.0.0.1")
+def test_a_host_name_resolving_to_an_address_and_port_its_own_origins_name_is_allowed():
+    transport = GuardedTransport(resolver=_resolving_to("127.0.0.1"))
+    origins = ["http://lms.test:9000", "http://127.0.0.1:9000"]
+    assert transport.address_for(parse_url("http://lms.test:9000/cb"), origins) == ipaddress.ip_address("127.0.0.1")
 
 
-def test_localhost_is_refused_when_only_a_public_origin_is_configured():
-    # The real resolver: localhost is loopback, and no origin names a loopback address.
-    client = httpx.Client(transport=GuardedTransport(LMS))
-    with pytest.raises(EgressRefused, match="localhost resolves to"):
-        client.post("http://localhost:9/cb")
+def test_localhost_is_refused_even_when_allowed_by_name():
+    # The real resolver: localhost is loopback, and no allowed origin names a loopback address.
+    with guarded_client(timeout=5) as client:
+        with pytest.raises(EgressRefused, match="localhost resolves to"):
+            client.post("http://localhost:9/cb", extensions=allowing(["http://localhost:9"]))
+
+
+def test_a_request_without_allowed_origins_is_refused(lms):
+    with guarded_client(timeout=5) as client:
+        with pytest.raises(EgressRefused, match="not one of the allowed origins"):
+            client.post(f"{lms.url}/callback")
+    assert lms.paths == []
+
+
+def test_a_request_off_its_allowed_origins_is_refused_by_the_transport_itself(lms):
+    with guarded_client(timeout=5) as client:
+        with pytest.raises(EgressRefused, match="not one of the allowed origins"):
+            client.post(f"{lms.url}/callback", extensions=allowing(["https://lms.example.edu"]))
+    assert lms.paths == []
 
 
 def test_a_request_goes_to_the_checked_address_with_the_host_name_kept(lms):
     port = int(lms.url.rsplit(":", 1)[1])
     named = f"http://lms.test:{port}"
-    transport = GuardedTransport([lms.url, named], resolver=_resolving_to("127.0.0.1"))
-    with httpx.Client(transport=transport) as client:
-        assert client.post(f"{named}/nowhere").status_code == 404
+    with httpx.Client(transport=GuardedTransport(resolver=_resolving_to("127.0.0.1"))) as client:
+        assert client.post(f"{named}/nowhere", extensions=allowing([named, lms.url])).status_code == 404
     assert lms.hosts == [f"lms.test:{port}"]
 
 
 def test_redirects_are_not_followed(lms):
-    with guarded_client([lms.url], timeout=5) as client:
-        response = client.post(f"{lms.url}/redirect")
+    with guarded_client(timeout=5) as client:
+        response = client.post(f"{lms.url}/redirect", extensions=allowing([lms.url]))
     assert response.status_code == 307
     assert lms.paths == ["/redirect"]
