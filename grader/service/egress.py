@@ -1,11 +1,13 @@
 """The outbound guard: which URLs the service sends to, and which addresses it connects to.
 
 Callbacks, AGS scores and token requests pass it twice. `check_url` compares the URL's parsed
-origin (scheme, host, port) with the origins the operator configured, at intake and again just
-before sending, since the configuration may have changed in between. `GuardedTransport` then
-resolves the host, refuses loopback, private, link-local and other non-public addresses unless the
-operator configured an origin naming that very address (and port), and connects to exactly the address it
-checked, so a DNS answer that changes between check and connect (rebinding) cannot move it.
+origin (scheme, host, port) with the origins the operator configured for that client, at intake
+and again when sending, since the configuration may have changed in between. Each request names
+its allowed origins (`allowing`); `GuardedTransport` checks the URL against them once more as
+httpx parsed it, resolves the host, refuses loopback, private, link-local and other non-public
+addresses unless one of those origins names that very address (and port), and connects to
+exactly the address it checked, so a DNS answer that changes between check and connect
+(rebinding) cannot move it.
 """
 
 from __future__ import annotations
