@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import http.server
 import ipaddress
+import ssl
+import threading
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from grader.service.egress import (
     EgressRefused,
@@ -147,3 +156,75 @@ def test_redirects_are_not_followed(lms):
         response = client.post(f"{lms.url}/redirect", extensions=allowing([lms.url]))
     assert response.status_code == 307
     assert lms.paths == ["/redirect"]
+
+
+def _certificate_authority_and_server_files(tmp_path, server_name):
+    """A throwaway CA, and a server certificate for `server_name` that it signed (PEM files)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def certificate(subject, issuer, public_key, signing_key, *, ca, names=()):
+        builder = (
+            x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if names:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), False)
+        return builder.sign(signing_key, hashes.SHA256())
+
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca = certificate(ca_name, ca_name, ca_key.public_key(), ca_key, ca=True)
+    server = certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, server_name)]), ca_name,
+                         server_key.public_key(), ca_key, ca=False, names=[server_name])
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "server.pem").write_bytes(
+        server.public_bytes(serialization.Encoding.PEM)
+        + server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption())
+    )
+    return tmp_path / "ca.pem", tmp_path / "server.pem"
+
+
+@contextlib.contextmanager
+def _tls_server(certificate_file):
+    """An HTTPS server on 127.0.0.1 that answers 204 and records each request's Host header."""
+    hosts = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            hosts.append(self.headers["host"])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], hosts
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(("certified_name", "accepted"), [("lms.test", True), ("other.test", False)])
+def test_tls_to_the_pinned_address_checks_the_certificate_for_the_name(tmp_path, certified_name, accepted):
+    ca_file, server_file = _certificate_authority_and_server_files(tmp_path, certified_name)
+    with _tls_server(server_file) as (port, hosts):
+        origins = [f"https://lms.test:{port}", f"https://127.0.0.1:{port}"]
+        verify = ssl.create_default_context(cafile=str(ca_file))
+        transport = GuardedTransport(resolver=_resolving_to("127.0.0.1"), verify=verify)
+        with httpx.Client(transport=transport) as client:
+            if accepted:
+                assert client.post(f"https://lms.test:{port}/cb", extensions=allowing(origins)).status_code == 204
+                assert hosts == [f"lms.test:{port}"]
+            else:
+                with pytest.raises(httpx.ConnectError):
+                    client.post(f"https://lms.test:{port}/cb", extensions=allowing(origins))
