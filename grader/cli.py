@@ -116,6 +116,7 @@ def serve_command(config_file: Path | None, sandbox: str, unsafe_no_sandbox: boo
 
     if unsafe_no_sandbox or sandbox != "docker":
         options["grade_backend"] = chosen_backend(sandbox, unsafe_no_sandbox)
+        options["unsafe_no_sandbox"] = unsafe_no_sandbox
     try:
         settings = load_settings(config_file=config_file, **{k: v for k, v in options.items() if v is not None})
     except ValidationError as exc:

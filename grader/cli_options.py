@@ -6,10 +6,10 @@ from typing import Callable, TypeVar
 
 import click
 
-from grader.sandbox import BACKENDS
+from grader.sandbox import BACKENDS, UNSANDBOXED
 
 F = TypeVar("F", bound=Callable[..., object])
-UNSAFE_BACKEND = "process"
+UNSAFE_BACKEND = UNSANDBOXED
 UNSAFE_WARNING = (
     "WARNING: --unsafe-no-sandbox runs the submission as a plain process on this machine, "
     "with your files, network and user. Use it only for code you trust."

@@ -30,23 +30,26 @@ def worker_command(
 
     \b
     Other settings come from GRADER_* variables (docs/deployment.md): GRADER_VISIBILITY_TIMEOUT_SECONDS,
-    GRADER_GRADE_TIMEOUT_CAP_SECONDS, GRADER_TASK_MAX_ATTEMPTS, GRADER_RESULT_EXPIRES_SECONDS.
+    GRADER_GRADE_TIMEOUT_CAP_SECONDS, GRADER_TASK_MAX_ATTEMPTS, GRADER_RESULT_EXPIRES_SECONDS,
+    GRADER_GRADE_BACKEND (GRADER_UNSAFE_NO_SANDBOX=1 is needed for 'process').
     """
     from pydantic import ValidationError
 
     from grader.errors import GraderError
-    from grader.queue.settings import QueueSettings
+    from grader.queue.settings import WorkerSettings
     from grader.queue.worker import run_worker
 
-    backend = chosen_backend(sandbox, unsafe_no_sandbox)
-    overrides = {"broker_url": broker_url, "queue_name": queue_name}
+    overrides: dict[str, object] = {"broker_url": broker_url, "queue_name": queue_name}
+    if unsafe_no_sandbox or sandbox != "docker":
+        overrides["grade_backend"] = chosen_backend(sandbox, unsafe_no_sandbox)
+        overrides["unsafe_no_sandbox"] = unsafe_no_sandbox
     if result_backend_url:
         overrides["result_backend_url"] = result_backend_url
     try:
-        settings = QueueSettings(**overrides)
+        settings = WorkerSettings(**overrides)
     except ValidationError as exc:
         raise click.UsageError(f"invalid queue settings: {exc}") from exc
     try:
-        run_worker(settings, backend=backend, concurrency=concurrency, name=name, loglevel=loglevel.upper())
+        run_worker(settings, concurrency=concurrency, name=name, loglevel=loglevel.upper())
     except GraderError as exc:
         raise click.ClickException(str(exc)) from exc

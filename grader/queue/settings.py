@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from grader.queue.grading import DEFAULT_GRADE_FUNCTION
+from grader.sandbox import require_sandbox
 
 
 class QueueSettings(BaseSettings):
@@ -58,3 +59,17 @@ class QueueSettings(BaseSettings):
     def results_url(self) -> str:
         """Where task results live."""
         return self.result_backend_url or self.broker_url
+
+
+class WorkerSettings(QueueSettings):
+    """The queue's settings plus the sandbox a `grade worker` grades in; senders never grade, so need neither."""
+
+    grade_backend: str = Field(default="docker", description="Sandbox the worker grades in.")
+    unsafe_no_sandbox: bool = Field(
+        default=False, description="Allow grade_backend = 'process', which is NOT a sandbox (trusted code only)."
+    )
+
+    @model_validator(mode="after")
+    def _sandboxed_unless_unsafe(self) -> WorkerSettings:
+        require_sandbox(self.grade_backend, unsafe_no_sandbox=self.unsafe_no_sandbox)
+        return self

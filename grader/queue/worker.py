@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
-from grader.queue.settings import QueueSettings
+from grader.queue.settings import WorkerSettings
 from grader.queue.tasks import make_app
+
+log = logging.getLogger(__name__)
 
 
 def run_worker(
-    settings: QueueSettings,
+    settings: WorkerSettings,
     *,
-    backend: str = "docker",
     concurrency: int = 1,
     name: str | None = None,
     loglevel: str = "INFO",
 ) -> None:
-    """Consume the settings' queue until stopped, `concurrency` processes each grading one job at a time.
+    """Consume the settings' queue until stopped, `concurrency` processes each grading one job at a time
+    in the settings' sandbox.
 
     Fails before consuming anything when the sandbox cannot run here, so a misconfigured
     machine never takes jobs only to fail them.
     """
-    from grader.sandbox import get_backend
+    from grader.sandbox import UNSANDBOXED, UNSANDBOXED_WARNING, get_backend
 
+    backend = settings.grade_backend
     get_backend(backend)
+    if backend == UNSANDBOXED:
+        log.warning(UNSANDBOXED_WARNING)
     app = make_app(settings, backend=backend)
     app.worker_main([
         "worker",

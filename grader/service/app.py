@@ -179,8 +179,7 @@ async def _submit(runtime: Runtime, request: Request) -> StrictJSONResponse:
     try:
         parsed = await _parse(request, body)
         intake.check_allowed(
-            parsed, settings.clients[client], accepted_assignments=settings.accepted_assignments,
-            has_callback_secret=settings.clients[client].callback_secret is not None,
+            parsed, settings.clients[client], accepted_assignments=settings.accepted_assignments
         )
     except intake.Unacceptable as error:
         metrics.inc("grader_submissions_total", outcome="invalid")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 
-from grader.service import lti
+from grader.service import egress, lti
 from grader.service.metrics import Metrics
 from grader.service.polling import Background, claim_loop
 from grader.service.retry import DISABLED, RetryPolicy, decide
@@ -27,7 +27,7 @@ USER_AGENT = "grader-service/1"
 
 
 class _NotConfigured(Exception):
-    """The delivery needs a secret or an LTI platform this service does not have."""
+    """The delivery needs a secret, origins or an LTI platform this service does not have."""
 
 
 class Dispatcher(Background):
@@ -39,6 +39,7 @@ class Dispatcher(Background):
         *,
         policy: RetryPolicy,
         callback_keys: Mapping[str, bytes],
+        callback_origins: Mapping[str, Sequence[str]],
         platforms: Mapping[str, lti.Platform],
         http: httpx.Client,
         metrics: Metrics,
@@ -51,6 +52,7 @@ class Dispatcher(Background):
         self._store = store
         self._policy = policy
         self._callback_keys = callback_keys
+        self._callback_origins = callback_origins
         self._platforms = platforms
         self._http = http
         self._tokens = lti.TokenSource(http, clock)
@@ -82,13 +84,17 @@ class Dispatcher(Background):
         status: int | None = None
         retry_after: str | None = None
         error: str | None = None
+        # Only the status and our own words are kept: a receiver's body, or an httpx message that
+        # may quote what it sent, could carry anything into the status endpoint and the logs.
         try:
             response = self._send(delivery)
             status = response.status_code
             retry_after = response.headers.get("retry-after")
             if not 200 <= status < 300:
-                error = f"HTTP {status}: {response.text[:200]}"
-        except (httpx.HTTPError, lti.TokenError, _NotConfigured) as failure:
+                error = f"HTTP {status}"
+        except httpx.HTTPError as failure:
+            error = type(failure).__name__
+        except (egress.EgressRefused, lti.TokenError, _NotConfigured) as failure:
             error = f"{type(failure).__name__}: {failure}"
         now = self._clock()
         decision = decide(status, retry_after, delivery.attempts + 1, self._policy, now, self._rng)
@@ -112,21 +118,31 @@ class Dispatcher(Background):
         key = self._callback_keys.get(delivery.client)
         if key is None:
             raise _NotConfigured(f"client {delivery.client!r} has no callback_secret configured")
+        origins = self._callback_origins.get(delivery.client)
+        if not origins:
+            raise _NotConfigured(f"client {delivery.client!r} has no callback_origins configured")
+        egress.check_url(delivery.url, origins)
         headers = signed_headers(key, delivery.id, int(self._clock()), delivery.payload)
         headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
-        return self._http.post(delivery.url, content=delivery.payload, headers=headers)
+        return self._http.post(
+            delivery.url, content=delivery.payload, headers=headers, extensions=egress.allowing(origins)
+        )
 
     def _send_score(self, delivery: Delivery) -> httpx.Response:
         platform = self._platforms.get(delivery.client)
         if platform is None:
             raise _NotConfigured(f"client {delivery.client!r} has no LTI platform configured")
+        # Checked before the token is fetched: the token goes only to the platform's own origins.
+        egress.check_url(delivery.url, platform.origins)
         token = self._tokens.token(platform)
         headers = {
             "authorization": f"Bearer {token}",
             "content-type": lti.SCORE_CONTENT_TYPE,
             "user-agent": USER_AGENT,
         }
-        response = self._http.post(delivery.url, content=delivery.payload, headers=headers)
+        response = self._http.post(
+            delivery.url, content=delivery.payload, headers=headers, extensions=egress.allowing(platform.origins)
+        )
         if response.status_code == 401:
             # A token the platform revoked early; the retry fetches a fresh one.
             self._tokens.forget(platform)

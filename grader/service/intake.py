@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from grader.service import egress
 from grader.service.schemas import JsonSubmission, SubmissionMetadata, plain_filename
 from grader.service.settings import ClientSettings
 from grader.submission import Rejected, Submission
@@ -106,7 +107,7 @@ def _intake(metadata: SubmissionMetadata, filename: str, stream: BinaryIO) -> In
 
 
 def check_allowed(
-    intake: Intake, client: ClientSettings, *, accepted_assignments: list[str], has_callback_secret: bool
+    intake: Intake, client: ClientSettings, *, accepted_assignments: list[str]
 ) -> None:
     """Refuse what this client or this service is not set up for."""
     metadata = intake.metadata
@@ -114,23 +115,29 @@ def check_allowed(
     if accepted_assignments and metadata.assignment not in accepted_assignments:
         errors.append(f"assignment: {metadata.assignment!r} is not graded here")
     if metadata.callback_url:
-        if not has_callback_secret:
-            errors.append("callback_url: this service has no callback_secret configured")
-        if not _allowed_origin(metadata.callback_url, client.callback_origins):
-            errors.append("callback_url: not under one of this client's callback_origins")
+        if client.callback_secret is None:
+            errors.append("callback_url: this client has no callback_secret configured")
+        errors += _origin_problems("callback_url", metadata.callback_url, client.callback_origins, "callback_origins")
     if metadata.lti:
         if client.lti is None:
             errors.append("lti: this client has no LTI platform configured")
-        if not _allowed_origin(metadata.lti.lineitem_url, client.callback_origins):
-            errors.append("lti.lineitem_url: not under one of this client's callback_origins")
+        else:
+            errors += _origin_problems("lti.lineitem_url", metadata.lti.lineitem_url, client.lti.origins, "lti.origins")
     if not intake.content:
         errors.append("the submitted file is empty")
     if errors:
         raise Unacceptable("the submission cannot be accepted", errors)
 
 
-def _allowed_origin(url: str, origins: list[str]) -> bool:
-    return not origins or any(url.startswith(origin) for origin in origins)
+def _origin_problems(field: str, url: str, origins: list[str], setting: str) -> list[str]:
+    """Why `url` may not be sent to, if it may not: the client's configured origins are the only ones."""
+    if not origins:
+        return [f"{field}: this client has no {setting} configured"]
+    try:
+        egress.check_url(url, origins)
+    except egress.EgressRefused as refused:
+        return [f"{field}: {refused} ({setting})"]
+    return []
 
 
 def _messages(error: ValidationError) -> list[str]:

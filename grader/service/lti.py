@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import threading
 import urllib.parse
 import uuid
@@ -16,6 +17,8 @@ from typing import Any
 
 import httpx
 import jwt
+
+from grader.service import egress
 
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 SCORE_CONTENT_TYPE = "application/vnd.ims.lis.v1.score+json"
@@ -83,12 +86,13 @@ def token_request_form(assertion: str) -> dict[str, str]:
 
 @dataclasses.dataclass(frozen=True)
 class Platform:
-    """Our registration at one LTI platform."""
+    """Our registration at one LTI platform, and the origins its access token may be sent to."""
 
     client_id: str
     token_url: str
     private_key: str
     key_id: str | None
+    origins: tuple[str, ...]
 
 
 class TokenSource:
@@ -128,13 +132,19 @@ class TokenSource:
             client_id=platform.client_id, token_url=platform.token_url, private_key=platform.private_key,
             key_id=platform.key_id, now=now, jti=uuid.uuid4().hex,
         )
-        response = self._http.post(platform.token_url, data=token_request_form(assertion))
+        response = self._http.post(
+            platform.token_url, data=token_request_form(assertion),
+            extensions=egress.allowing([str(egress.parse_url(platform.token_url))]),
+        )
+        # The messages name the status only: what a remote answered is never stored or shown.
         if response.status_code != 200:
-            raise TokenError(f"token endpoint answered {response.status_code}: {response.text[:200]}")
+            raise TokenError(f"token endpoint answered HTTP {response.status_code}")
         try:
             body = response.json()
             token = body["access_token"]
             expires_in = float(body.get("expires_in", 3600))
-        except (ValueError, KeyError, TypeError) as error:
-            raise TokenError(f"token endpoint answered without an access_token: {error}") from error
+        except (ValueError, KeyError, TypeError):
+            raise TokenError("token endpoint answered without a usable access_token and expires_in") from None
+        if not isinstance(token, str) or not math.isfinite(expires_in):
+            raise TokenError("token endpoint answered without a usable access_token and expires_in")
         return token, now + max(0.0, expires_in - _TOKEN_EXPIRY_MARGIN_SECONDS)

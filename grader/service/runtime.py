@@ -13,7 +13,8 @@ from typing import IO
 
 import httpx
 
-from grader.service import lti
+from grader.sandbox import UNSANDBOXED, UNSANDBOXED_WARNING
+from grader.service import egress, lti
 from grader.service.delivery import Dispatcher
 from grader.service.dispatch import QueueDispatcher
 from grader.service.metrics import Metrics
@@ -68,12 +69,14 @@ class Runtime:
     def start(self) -> None:
         """Own the database, re-queue what a crashed predecessor left running, start the threads."""
         settings = self.settings
+        if settings.grade_backend == UNSANDBOXED and settings.queue == "embedded":
+            log.warning(UNSANDBOXED_WARNING)
         self._lock_file = _lock(settings.database)
         self.store = Store(settings.database)
         requeued = self.store.recover(self.clock())
         if requeued:
             log.warning("re-queued %d job(s) left running by a previous process", requeued)
-        self._http = httpx.Client(timeout=settings.delivery_timeout_seconds, follow_redirects=False)
+        self._http = egress.guarded_client(timeout=settings.delivery_timeout_seconds)
         self.dispatcher = Dispatcher(
             self.store,
             policy=RetryPolicy(
@@ -85,6 +88,7 @@ class Runtime:
                 for name, client in settings.clients.items()
                 if client.callback_secret is not None
             },
+            callback_origins={name: client.callback_origins for name, client in settings.clients.items()},
             platforms=_platforms(settings),
             http=self._http,
             metrics=self.metrics,
@@ -164,7 +168,9 @@ def _platforms(settings: ServiceSettings) -> dict[str, lti.Platform]:
             token_url=client.lti.token_url,
             private_key=client.lti.private_key_file.read_text(),
             key_id=client.lti.key_id,
+            origins=tuple(client.lti.origins),
         )
         for name, client in settings.clients.items()
         if client.lti is not None
     }
+

@@ -21,6 +21,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from grader.sandbox import require_sandbox
+from grader.service.egress import EgressRefused, parse_origin, parse_url
 from grader.service.signing import parse_secret
 
 
@@ -31,6 +33,24 @@ class LtiPlatform(BaseModel):
     token_url: str = Field(description="The platform's OAuth 2 token endpoint (also the JWT `aud`).")
     private_key_file: Path = Field(description="PEM RSA private key whose public half the platform holds.")
     key_id: str | None = Field(default=None, description="`kid` header of our JWT, when the platform uses a JWKS.")
+    origins: list[str] = Field(
+        min_length=1,
+        description="Origins (scheme://host[:port]) of the platform's line items; its AGS token is sent only there.",
+    )
+
+    @field_validator("token_url")
+    @classmethod
+    def _token_url_is_plain_http(cls, value: str) -> str:
+        try:
+            parse_url(value)
+        except EgressRefused as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("origins")
+    @classmethod
+    def _origins_are_plain(cls, origins: list[str]) -> list[str]:
+        return _plain_origins(origins)
 
 
 class ClientSettings(BaseModel):
@@ -45,9 +65,14 @@ class ClientSettings(BaseModel):
     )
     callback_origins: list[str] = Field(
         default_factory=list,
-        description="If set, callback and line-item URLs must start with one of these (SSRF guard).",
+        description="Origins (scheme://host[:port]) callback URLs must be on; without any, callbacks are refused.",
     )
     lti: LtiPlatform | None = Field(default=None, description="LTI platform for this client's AGS scores.")
+
+    @field_validator("callback_origins")
+    @classmethod
+    def _callback_origins_are_plain(cls, origins: list[str]) -> list[str]:
+        return _plain_origins(origins)
 
     @field_validator("secret")
     @classmethod
@@ -107,6 +132,9 @@ class ServiceSettings(BaseSettings):
 
     workers: int = Field(default=2, description="Grading workers (threads; each runs one sandbox at a time).")
     grade_backend: str = Field(default="docker", description="Sandbox backend passed to the grading engine.")
+    unsafe_no_sandbox: bool = Field(
+        default=False, description="Allow grade_backend = 'process', which is NOT a sandbox (trusted code only)."
+    )
     grade_timeout_seconds: float | None = Field(default=None, description="Per-submission grading timeout.")
     grade_function: str = Field(
         default="grader.engine:grade", description="`module:function` that grades; tests inject a stand-in."
@@ -172,6 +200,11 @@ class ServiceSettings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _sandboxed_unless_unsafe(self) -> ServiceSettings:
+        require_sandbox(self.grade_backend, unsafe_no_sandbox=self.unsafe_no_sandbox)
+        return self
+
+    @model_validator(mode="after")
     def _celery_has_broker(self) -> ServiceSettings:
         if self.queue == "celery" and not self.broker_url:
             raise ValueError("queue = 'celery' needs broker_url (GRADER_BROKER_URL)")
@@ -192,6 +225,17 @@ class ServiceSettings(BaseSettings):
         if config_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
+
+
+def _plain_origins(origins: list[str]) -> list[str]:
+    """Each origin in its normal form (`https://lms.example.edu`); a path or user information is an error."""
+    normal = []
+    for origin in origins:
+        try:
+            normal.append(str(parse_origin(origin)))
+        except EgressRefused as error:
+            raise ValueError(f"{origin!r} is not an origin: {error}") from None
+    return normal
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> ServiceSettings:

@@ -195,6 +195,7 @@ class Store:
         # executescript commits on its own, so the schema is created outside _write.
         self._conn().executescript(_SCHEMA)
         self._migrate()
+        self._forget_remote_answers()
 
     def close(self) -> None:
         """Close every connection opened by any thread."""
@@ -209,6 +210,21 @@ class Store:
         columns = {row["name"] for row in conn.execute("PRAGMA table_info(disabled_endpoints)")}
         if "client" not in columns:
             conn.executescript(f"BEGIN IMMEDIATE; {_DISABLED_ENDPOINTS_PER_CLIENT} COMMIT;")
+
+    def _forget_remote_answers(self) -> None:
+        """Cut delivery errors written before version 1 to their first part ("HTTP 503", "ConnectError").
+
+        Those rows kept up to 200 bytes of what the receiver answered, or httpx messages that can
+        quote it; since version 1 only the status and our own words are stored.
+        """
+        with self._write() as conn:
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= 1:
+                return
+            conn.execute(
+                "UPDATE deliveries SET last_error = substr(last_error, 1, instr(last_error, ':') - 1)"
+                " WHERE instr(last_error, ':') > 0"
+            )
+            conn.execute("PRAGMA user_version = 1")
 
     # Submissions ---------------------------------------------------------------------------
 

@@ -1,11 +1,11 @@
-"""Queue settings: the visibility timeout must outlast the longest grading task."""
+"""Queue settings: the visibility timeout must outlast the longest grading task; workers stay sandboxed."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
 
-from grader.queue.settings import QueueSettings
+from grader.queue.settings import QueueSettings, WorkerSettings
 from grader.queue.tasks import celery_config
 
 
@@ -40,3 +40,25 @@ def test_celery_is_configured_for_json_late_acks_and_one_task_per_process():
     assert config["worker_prefetch_multiplier"] == 1
     assert config["broker_transport_options"]["visibility_timeout"] == 300
     assert config["task_time_limit"] == 240
+
+
+def test_the_worker_refuses_the_process_backend_without_the_unsafe_setting():
+    with pytest.raises(ValidationError, match="unsafe_no_sandbox"):
+        WorkerSettings(grade_backend="process")
+
+
+def test_the_worker_refuses_the_process_backend_from_the_environment(monkeypatch):
+    monkeypatch.setenv("GRADER_GRADE_BACKEND", "process")
+    with pytest.raises(ValidationError, match="bwrap"):
+        WorkerSettings()
+
+
+def test_the_worker_takes_the_process_backend_with_the_unsafe_setting(monkeypatch):
+    monkeypatch.setenv("GRADER_GRADE_BACKEND", "process")
+    monkeypatch.setenv("GRADER_UNSAFE_NO_SANDBOX", "1")
+    assert WorkerSettings().grade_backend == "process"
+
+
+def test_a_sender_does_not_judge_the_workers_sandbox(monkeypatch):
+    monkeypatch.setenv("GRADER_GRADE_BACKEND", "process")
+    assert QueueSettings().broker_url

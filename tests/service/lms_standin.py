@@ -78,6 +78,8 @@ class Behaviour:
     """Answer this to every correctly signed callback (e.g. 410, or 500 forever)."""
     gone: bool = False
     """Answer 410 to every callback, signed or not, as a receiver that was removed does."""
+    error_body: bytes = b""
+    """The body of every answer that is not a 2xx, e.g. text the service must not store."""
     token_expires_in: int = 3600
 
 
@@ -97,6 +99,10 @@ class StandInLms:
         self.gone_answers = 0
         self.scores: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         self.token_requests = 0
+        self.paths: list[str] = []
+        self.hosts: list[str] = []
+        self.authorizations: list[str] = []
+        """Every request's path, Host header and Authorization header (when sent), in order."""
         self.errors: list[str] = []
         self._tokens: dict[str, float] = {}
         self._jtis: set[str] = set()
@@ -259,9 +265,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = {key.lower(): value for key, value in self.headers.items()}
         path = urllib.parse.urlsplit(self.path).path
+        with lms.lock:
+            lms.paths.append(path)
+            lms.hosts.append(headers.get("host", ""))
+            if "authorization" in headers:
+                lms.authorizations.append(headers["authorization"])
         if path == "/callback":
             status, extra = lms.on_callback(headers, body)
-            self._answer(status, b"", extra)
+            self._answer(status, b"" if 200 <= status < 300 else lms.behaviour.error_body, extra)
+        elif path == "/redirect":
+            self._answer(307, b"", {"location": f"{lms.url}/callback"})
         elif path == "/token":
             status, payload = lms.on_token(headers, body)
             self._answer(status, json.dumps(payload).encode(), {"content-type": "application/json"})

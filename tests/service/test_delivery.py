@@ -1,11 +1,25 @@
-"""Outbound callbacks and AGS scores against the stand-in LMS: retries, give-up, 410, LTI."""
+"""Outbound callbacks and AGS scores against the stand-in LMS: retries, give-up, 410, LTI, origins."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+
 import pytest
 
-from tests.service.conftest import API_TOKEN, OTHER_CLIENT_SECRET, submission, two_clients
-from tests.service.lms_standin import strict_loads
+from grader.service import lti
+from grader.service.delivery import Dispatcher
+from grader.service.egress import guarded_client
+from grader.service.metrics import Metrics
+from grader.service.retry import RetryPolicy
+from grader.service.store import NewDelivery, Result
+from tests.service.conftest import (
+    API_TOKEN, CALLBACK_SECRET, CLIENT_SECRET, LTI_CLIENT_ID, OTHER_CLIENT_SECRET, new_submission, submission, two_clients,
+)
+from tests.service.lms_standin import StandInLms, strict_loads
 
 pytestmark = pytest.mark.slow
 
@@ -146,3 +160,109 @@ def test_expired_token_is_fetched_again(start_service, lms):
         job_id = service.submit(submission(lms, lines=lines, lti=True, callback=False)).json()["job_id"]
         service.wait_for(job_id, _delivered("lti"))
     assert lms.token_requests == 2
+
+
+@pytest.fixture
+def foreign(lti_key) -> Iterator[StandInLms]:
+    """A second receiver on 127.0.0.1: a host the platform's token must never reach."""
+    stand_in = StandInLms(callback_secret=CALLBACK_SECRET, client_id=LTI_CLIENT_ID, public_key_pem=lti_key[1]).start()
+    yield stand_in
+    stand_in.stop()
+
+
+def _clients(lms, lti_key, *, callback_origins, lti_origins=None):
+    client = {"secret": CLIENT_SECRET, "callback_secret": CALLBACK_SECRET, "callback_origins": callback_origins}
+    if lti_origins is not None:
+        client["lti"] = {"client_id": LTI_CLIENT_ID, "token_url": lms.token_url, "private_key_file": str(lti_key[0]),
+                         "origins": lti_origins}
+    return json.dumps({"lms": client})
+
+
+def test_a_receivers_answer_is_neither_stored_nor_shown(start_service, lms):
+    lms.behaviour.always_status = 503
+    lms.behaviour.error_body = b"db-7.corp.internal said: secret-marker"
+    service = start_service()
+    job_id = service.submit(submission(lms)).json()["job_id"]
+    status = service.wait_for(job_id, lambda s: s["deliveries"] and s["deliveries"][0]["attempts"] >= 2)
+    assert status["deliveries"][0]["last_error"] == "HTTP 503"
+    assert "secret-marker" not in service.http.get(
+        f"{service.url}/v1/submissions/{job_id}", headers={"authorization": "Bearer api-token-for-tests"}).text
+    with sqlite3.connect(service.database) as conn:
+        stored = conn.execute("SELECT last_error FROM deliveries").fetchall()
+    assert stored == [("HTTP 503",)]
+
+
+def test_a_callback_host_name_resolving_to_loopback_is_not_sent_to(start_service, lms, lti_key):
+    # localhost is not 127.0.0.1: only an origin that names the loopback address (and port) allows it.
+    by_name = lms.url.replace("127.0.0.1", "localhost")
+    service = start_service(clients=_clients(lms, lti_key, callback_origins=[by_name]))
+    job_id = service.submit(submission(lms) | {"callback_url": f"{by_name}/callback"}).json()["job_id"]
+    status = service.wait_for(job_id, lambda s: s["deliveries"] and s["deliveries"][0]["attempts"] >= 1)
+    assert status["deliveries"][0]["last_error"].startswith("EgressRefused: localhost resolves to ")
+    assert lms.paths == []
+
+
+def test_the_platform_token_is_not_sent_to_a_line_item_off_its_origins(start_service, lms, foreign, lti_key):
+    service = start_service(
+        clients=_clients(lms, lti_key, callback_origins=[lms.url, foreign.url], lti_origins=[lms.url])
+    )
+    payload = submission(lms, lti=True, callback=False)
+    payload["lti"]["lineitem_url"] = f"{foreign.url}/lineitems/7"
+    response = service.submit(payload)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        f"lti.lineitem_url: {foreign.url} is not one of the allowed origins (lti.origins)"
+    ]
+    assert foreign.authorizations == [] and lms.token_requests == 0
+
+
+def _dispatched(store, delivery, *, callback_origins, platform):
+    """Send one delivery with a Dispatcher configured here; its row once the attempt is recorded."""
+    job_id, _ = store.accept(new_submission(), time.time())
+    store.complete_job(store.claim_job(time.time(), 30), Result("graded", 1.0, 1.0, {}), [delivery], time.time())
+    dispatcher = Dispatcher(
+        store, policy=RetryPolicy(1, 0.1, 0.1), callback_keys={"lms": b"k" * 32}, callback_origins=callback_origins,
+        platforms={"lms": platform}, http=guarded_client(timeout=5), metrics=Metrics(),
+        concurrency=1, poll_seconds=0.05,
+    )
+    dispatcher.start()
+    try:
+        deadline = time.monotonic() + 10
+        while (row := store.job_status(job_id)["deliveries"][0])["attempts"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return row
+    finally:
+        dispatcher.stop(5)
+
+
+def _platform(lms, lti_key, origins):
+    return lti.Platform(client_id=LTI_CLIENT_ID, token_url=lms.token_url, private_key=lti_key[0].read_text(),
+                        key_id=None, origins=tuple(origins))
+
+
+def test_a_score_whose_line_item_is_off_the_platforms_origins_at_send_time_is_not_sent(store, lms, foreign, lti_key):
+    # Accepted under an older configuration; the platform's origins no longer include the line item.
+    row = _dispatched(
+        store, NewDelivery("lti", f"{foreign.url}/lineitems/7/scores", b"{}"), callback_origins={},
+        platform=_platform(lms, lti_key, [lms.url]),
+    )
+    assert row["last_error"] == f"EgressRefused: {foreign.url} is not one of the allowed origins"
+    assert foreign.paths == [] and lms.token_requests == 0
+
+
+def test_a_callback_off_the_clients_origins_at_send_time_is_not_sent(store, lms, foreign, lti_key):
+    row = _dispatched(
+        store, NewDelivery("callback", f"{foreign.url}/callback", b"{}"), callback_origins={"lms": [lms.url]},
+        platform=_platform(lms, lti_key, [lms.url]),
+    )
+    assert row["last_error"] == f"EgressRefused: {foreign.url} is not one of the allowed origins"
+    assert foreign.paths == []
+
+
+def test_a_token_endpoints_answer_is_not_stored(store, lms, lti_key):
+    row = _dispatched(
+        store, NewDelivery("lti", f"{lms.url}/lineitems/7/scores", b"{}"), callback_origins={},
+        platform=dataclasses.replace(_platform(lms, lti_key, [lms.url]), client_id="unknown-tool"),
+    )
+    assert row["last_error"] == "TokenError: token endpoint answered HTTP 400"
+    lms.errors.clear()  # the stand-in rightly complained about the unknown client id

@@ -17,6 +17,7 @@ from tests.service.conftest import CLIENT_SECRET
 from tests.service.lms_standin import signed_post
 
 SECRET = "whsec_" + base64.b64encode(b"x" * 32).decode()
+CALLBACK = "whsec_" + base64.b64encode(b"y" * 32).decode()
 
 
 def _body(**fields):
@@ -47,22 +48,22 @@ def test_every_problem_is_listed():
 def test_unknown_assignment_is_refused():
     intake = parse_json(_body(assignment="other"))
     with pytest.raises(Unacceptable, match="cannot be accepted") as refused:
-        check_allowed(intake, ClientSettings(secret=SECRET), accepted_assignments=["reg"], has_callback_secret=True)
+        check_allowed(intake, ClientSettings(secret=SECRET), accepted_assignments=["reg"])
     assert refused.value.errors == ["assignment: 'other' is not graded here"]
 
 
 def test_lti_needs_a_configured_platform():
     intake = parse_json(_body(lti={"lineitem_url": "https://lms.example/li/1", "user_id": "u"}))
     with pytest.raises(Unacceptable) as refused:
-        check_allowed(intake, ClientSettings(secret=SECRET), accepted_assignments=[], has_callback_secret=True)
+        check_allowed(intake, ClientSettings(secret=SECRET), accepted_assignments=[])
     assert refused.value.errors == ["lti: this client has no LTI platform configured"]
 
 
 def test_callbacks_need_our_secret():
     intake = parse_json(_body(callback_url="https://lms.example/cb"))
     with pytest.raises(Unacceptable) as refused:
-        check_allowed(intake, ClientSettings(secret=SECRET), accepted_assignments=[], has_callback_secret=False)
-    assert refused.value.errors == ["callback_url: this service has no callback_secret configured"]
+        check_allowed(intake, _client(["https://lms.example"], callback_secret=None), accepted_assignments=[])
+    assert refused.value.errors == ["callback_url: this client has no callback_secret configured"]
 
 
 # ---------------------------------------------------------------- notebooks
@@ -135,3 +136,49 @@ def test_multipart_intake_gives_full_marks_to_notebooks_with_1_5_and_20_mb_of_fi
     requests = [_multipart(notebook_with_figures(size * MB)) for size in (1, 5, 20)]
     bodies = [(request.read(), request.headers["content-type"]) for request in requests]
     assert [(done["status"], done["score"]) for done in _grade_all(service, bodies)] == [("graded", 80)] * 3
+def _client(callback_origins=(), lti_origins=None, callback_secret=CALLBACK):
+    lti = None
+    if lti_origins is not None:
+        lti = {"client_id": "tool", "token_url": "https://lms.example.edu/token", "private_key_file": "tool.pem",
+               "origins": lti_origins}
+    return ClientSettings(secret=SECRET, callback_secret=callback_secret, callback_origins=list(callback_origins), lti=lti)
+
+
+def _refusals(intake, client):
+    with pytest.raises(Unacceptable) as refused:
+        check_allowed(intake, client, accepted_assignments=[])
+    return refused.value.errors
+
+
+def test_callbacks_need_the_client_to_have_callback_origins():
+    intake = parse_json(_body(callback_url="http://169.254.169.254/latest/meta-data/"))
+    assert _refusals(intake, _client()) == ["callback_url: this client has no callback_origins configured"]
+
+
+@pytest.mark.parametrize(
+    "url", ["https://lms.example.edu@attacker.test/cb", "https://lms.example.edu.attacker.test/cb"]
+)
+def test_a_callback_url_that_only_starts_like_an_origin_is_refused(url):
+    # Written without a trailing slash, the origin used to be a prefix of both.
+    intake = parse_json(_body(callback_url=url))
+    [error] = _refusals(intake, _client(["https://lms.example.edu"]))
+    assert error.startswith("callback_url: ")
+
+
+def test_a_callback_url_on_a_configured_origin_is_accepted():
+    intake = parse_json(_body(callback_url="https://LMS.example.edu:443/hooks/grader"))
+    check_allowed(intake, _client(["https://lms.example.edu"]), accepted_assignments=[])
+
+
+def test_a_line_item_must_be_on_the_platforms_origins_not_the_callback_origins():
+    intake = parse_json(_body(lti={"lineitem_url": "https://hooks.example.edu/li/1", "user_id": "u"}))
+    client = _client(["https://hooks.example.edu"], lti_origins=["https://canvas.example.edu"])
+    assert _refusals(intake, client) == [
+        "lti.lineitem_url: https://hooks.example.edu is not one of the allowed origins (lti.origins)"
+    ]
+
+
+def test_a_line_item_on_the_platforms_origin_is_accepted():
+    intake = parse_json(_body(lti={"lineitem_url": "https://canvas.example.edu/api/lti/li/1", "user_id": "u"}))
+    client = _client(lti_origins=["https://canvas.example.edu"])
+    check_allowed(intake, client, accepted_assignments=[])

@@ -211,3 +211,33 @@ def test_non_finite_report_numbers_are_stored_as_strict_json(store, tmp_path):
     with sqlite3.connect(tmp_path / "db.sqlite") as conn:
         [stored] = conn.execute("SELECT report FROM results WHERE job_id = ?", (job_id,)).fetchone()
     assert strict_loads(stored) == {"status": "graded", "cost": None, "errors": [None, 1.0]}
+
+
+def _delivery_with_error(store, error):
+    job_id, _ = store.accept(new_submission(), NOW)
+    store.complete_job(store.claim_job(NOW, 30), RESULT, [CALLBACK], NOW)
+    delivery = store.claim_delivery(NOW, 60)
+    store.record_attempt(delivery.id, state="pending", status=503, error=error, next_attempt_at=NOW, now=NOW)
+    return job_id
+
+
+def test_opening_an_old_database_forgets_the_receiver_answers_it_stored(store, tmp_path):
+    job_id = _delivery_with_error(store, "HTTP 503: <html>internal host db-7.corp, token abc</html>")
+    store.close()
+    with sqlite3.connect(tmp_path / "db.sqlite") as conn:
+        conn.execute("PRAGMA user_version = 0")
+    reopened = Store(tmp_path / "db.sqlite")
+    try:
+        assert reopened.job_status(job_id)["deliveries"][0]["last_error"] == "HTTP 503"
+    finally:
+        reopened.close()
+
+
+def test_errors_in_our_own_words_survive_reopening(store, tmp_path):
+    job_id = _delivery_with_error(store, "EgressRefused: https://a.test is not one of the allowed origins")
+    store.close()
+    reopened = Store(tmp_path / "db.sqlite")
+    try:
+        assert reopened.job_status(job_id)["deliveries"][0]["last_error"].startswith("EgressRefused: https://a.test")
+    finally:
+        reopened.close()
