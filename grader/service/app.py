@@ -32,7 +32,7 @@ from grader.service.schemas import (
     inline_schema,
 )
 from grader.service.settings import ServiceSettings
-from grader.service.signing import SignatureError, verify
+from grader.service.signing import SignatureError, check_headers, verify
 from grader.service.store import ConflictError, NewSubmission, ResubmissionLimitReached
 
 _bearer = HTTPBearer(
@@ -74,11 +74,33 @@ class _TooLarge(Exception):
     """The body exceeds `max_body_bytes`."""
 
 
+class _BodyBudget:
+    """Bytes of request bodies the service holds at once, across requests.
+
+    One body may be as large as a notebook with its figures (`max_body_bytes`), and anyone can
+    announce one with plausible headers before the signature can be checked; without a total,
+    a few slow connections would hold the service's memory. Used from the event loop only.
+    """
+
+    def __init__(self, total: int) -> None:
+        self._free = total
+
+    def reserve(self, size: int) -> bool:
+        if size > self._free:
+            return False
+        self._free -= size
+        return True
+
+    def release(self, size: int) -> None:
+        self._free += size
+
+
 def create_app(
     settings: ServiceSettings, *, grade_fn: GradeFn | None = None, clock: Callable[[], float] = time.time
 ) -> FastAPI:
     """The service's ASGI app; its lifespan starts and stops the workers and deliveries."""
     runtime = Runtime(settings, grade_fn or load_grade_fn(settings.grade_function), clock)
+    budget = _BodyBudget(settings.max_inflight_body_bytes)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -114,7 +136,7 @@ def create_app(
     async def submit(request: Request) -> StrictJSONResponse:
         """Store a signed submission and queue it for grading; answers once it is on disk."""
         started = time.perf_counter()
-        response = await _submit(runtime, request)
+        response = await _submit(runtime, budget, request)
         runtime.metrics.observe("grader_accept_seconds", time.perf_counter() - started)
         return response
 
@@ -152,7 +174,39 @@ def create_app(
     return app
 
 
-async def _submit(runtime: Runtime, request: Request) -> StrictJSONResponse:
+async def _submit(runtime: Runtime, budget: _BodyBudget, request: Request) -> StrictJSONResponse:
+    settings = runtime.settings
+    metrics = runtime.metrics
+    try:
+        check_headers(request.headers, runtime.clock(), settings.timestamp_tolerance_seconds)
+    except SignatureError as error:
+        return _unsigned(runtime, request, error)
+    declared = request.headers.get("content-length", "")
+    size = int(declared) if declared.isdigit() else settings.max_body_bytes
+    if size > settings.max_body_bytes:
+        metrics.inc("grader_submissions_total", outcome="too_large")
+        return _problem(413, f"the body is larger than {settings.max_body_bytes} bytes")
+    if not budget.reserve(size):
+        metrics.inc("grader_submissions_total", outcome="busy")
+        return _problem(503, "the service is receiving too many large submissions at once; retry shortly",
+                        headers={"retry-after": "1"})
+    try:
+        return await _submit_body(runtime, request)
+    finally:
+        budget.release(size)
+
+
+def _unsigned(runtime: Runtime, request: Request, error: SignatureError) -> StrictJSONResponse:
+    """401, or 429 per address: unsigned traffic cannot starve signed clients of CPU."""
+    wait = runtime.address_limiter.acquire(f"ip:{request.client.host if request.client else '-'}")
+    if wait:
+        runtime.metrics.inc("grader_submissions_total", outcome="rate_limited")
+        return _rate_limited(wait)
+    runtime.metrics.inc("grader_submissions_total", outcome="unauthorized")
+    return _problem(401, str(error))
+
+
+async def _submit_body(runtime: Runtime, request: Request) -> StrictJSONResponse:
     settings = runtime.settings
     metrics = runtime.metrics
     try:
@@ -161,17 +215,12 @@ async def _submit(runtime: Runtime, request: Request) -> StrictJSONResponse:
         metrics.inc("grader_submissions_total", outcome="too_large")
         return _problem(413, f"the body is larger than {settings.max_body_bytes} bytes")
     try:
-        client = verify(
-            runtime.client_keys, request.headers, body, runtime.clock(), settings.timestamp_tolerance_seconds
+        # Hashing and parsing a body of tens of MB takes a while: not on the event loop.
+        client = await run_in_threadpool(
+            verify, runtime.client_keys, request.headers, body, runtime.clock(), settings.timestamp_tolerance_seconds
         )
     except SignatureError as error:
-        # Unsigned traffic is limited per address, so it cannot starve signed clients of CPU.
-        wait = runtime.address_limiter.acquire(f"ip:{request.client.host if request.client else '-'}")
-        if wait:
-            metrics.inc("grader_submissions_total", outcome="rate_limited")
-            return _rate_limited(wait)
-        metrics.inc("grader_submissions_total", outcome="unauthorized")
-        return _problem(401, str(error))
+        return _unsigned(runtime, request, error)
     wait = runtime.client_limiter.acquire(f"client:{client}")
     if wait:
         metrics.inc("grader_submissions_total", outcome="rate_limited")
@@ -236,7 +285,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 async def _parse(request: Request, body: bytes) -> intake.Intake:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        return intake.parse_json(body)
+        return await run_in_threadpool(intake.parse_json, body)
     if content_type == "multipart/form-data":
         return await intake.parse_multipart(request.scope, body)
     raise intake.Unacceptable("send application/json or multipart/form-data", status=415)

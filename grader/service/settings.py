@@ -116,6 +116,10 @@ class ServiceSettings(BaseSettings):
         # A notebook of MAX_NOTEBOOK_BYTES (32 MiB, outputs included) fits even as base64 JSON (4/3 of it).
         default=48 * 1024 * 1024, description="Largest accepted request body (413 above)."
     )
+    max_inflight_body_bytes: int = Field(
+        default=192 * 1024 * 1024,
+        description="Bytes of request bodies held at once across requests (503 with Retry-After above).",
+    )
     timestamp_tolerance_seconds: int = Field(default=300, description="Allowed clock skew of `webhook-timestamp`.")
     rate_limit_per_minute: float = Field(default=600.0, description="Sustained submissions per minute per client.")
     rate_limit_burst: int = Field(default=60, description="Submissions a client may send at once.")

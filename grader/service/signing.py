@@ -50,17 +50,13 @@ def signed_headers(key: bytes, msg_id: str, timestamp: int, body: bytes) -> dict
     }
 
 
-def verify(
-    keys: Mapping[str, bytes],
-    headers: Mapping[str, str],
-    body: bytes,
-    now: float,
-    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
-) -> str:
-    """Return the name of the key that signed `body`, or raise SignatureError.
+def check_headers(
+    headers: Mapping[str, str], now: float, tolerance: int = DEFAULT_TOLERANCE_SECONDS
+) -> tuple[str, int, list[bytes]]:
+    """The webhook id, timestamp and offered `v1` signatures, or SignatureError.
 
-    `keys` maps a client name to its HMAC key; the matching key names the client, which is
-    how requests are attributed without a separate client header.
+    Everything that can be refused without the body: the service checks this before it reads
+    one, so a request that can never verify costs it no upload.
     """
     msg_id = headers.get("webhook-id", "")
     raw_timestamp = headers.get("webhook-timestamp", "")
@@ -73,7 +69,22 @@ def verify(
         raise SignatureError("webhook-timestamp must be integer Unix seconds") from None
     if abs(now - timestamp) > tolerance:
         raise SignatureError(f"webhook-timestamp is more than {tolerance} s away from the server's clock")
-    offered = _v1_signatures(raw_signatures)
+    return msg_id, timestamp, _v1_signatures(raw_signatures)
+
+
+def verify(
+    keys: Mapping[str, bytes],
+    headers: Mapping[str, str],
+    body: bytes,
+    now: float,
+    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+) -> str:
+    """Return the name of the key that signed `body`, or raise SignatureError.
+
+    `keys` maps a client name to its HMAC key; the matching key names the client, which is
+    how requests are attributed without a separate client header.
+    """
+    msg_id, timestamp, offered = check_headers(headers, now, tolerance)
     match = None
     for name, key in keys.items():
         expected = sign(key, msg_id, timestamp, body).encode()

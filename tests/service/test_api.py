@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import time
 import uuid
 
@@ -241,3 +242,49 @@ def test_rate_limit_is_429_with_retry_after(start_service, lms):
     assert codes[3:] == [429, 429]
     limited = service.submit(submission(lms))
     assert int(limited.headers["retry-after"]) >= 1
+
+
+def _announce_body(service, headers: dict[str, str], length: int) -> "socket.socket":
+    """Open a connection that sends a POST's headers announcing `length` bytes, and no body yet."""
+    host, port = service.url.removeprefix("http://").split(":")
+    connection = socket.create_connection((host, int(port)), timeout=10)
+    lines = [f"POST /v1/submissions HTTP/1.1", f"host: {host}", "content-type: application/json",
+             f"content-length: {length}", *(f"{key}: {value}" for key, value in headers.items())]
+    connection.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    return connection
+
+
+def _status_line(connection: "socket.socket") -> str:
+    return connection.recv(4096).decode(errors="replace").split("\r\n", 1)[0]
+
+
+def _plausible_headers() -> dict[str, str]:
+    """Headers that look signed (fresh timestamp), though nothing can check the signature before the body."""
+    return {"webhook-id": f"msg_{uuid.uuid4().hex}", "webhook-timestamp": str(int(time.time())),
+            "webhook-signature": "v1," + base64.b64encode(b"x" * 32).decode()}
+
+
+@pytest.mark.parametrize("headers", [{}, {"webhook-id": "m", "webhook-timestamp": "1", "webhook-signature": "v1,x"}],
+                         ids=["unsigned", "stale timestamp"])
+def test_a_request_that_cannot_be_signed_is_refused_before_its_body_is_read(service, headers):
+    # Nothing of the announced body is sent: an answer proves the service did not wait to read it.
+    connection = _announce_body(service, headers, 4000)
+    with connection:
+        assert _status_line(connection) == "HTTP/1.1 401 Unauthorized"
+
+
+def test_bodies_in_flight_are_bounded_across_requests(start_service):
+    # Each request alone is under the body limit; together they would be over the budget.
+    service = start_service(max_body_bytes=1_000_000, max_inflight_body_bytes=2_500_000)
+    held = [_announce_body(service, _plausible_headers(), 1_000_000) for _ in range(2)]
+    try:
+        time.sleep(0.5)  # both are now being read
+        with _announce_body(service, _plausible_headers(), 1_000_000) as third:
+            status = _status_line(third)
+        assert status == "HTTP/1.1 503 Service Unavailable"
+    finally:
+        for connection in held:
+            connection.close()
+    # The budget is given back once those requests are gone.
+    time.sleep(0.5)
+    assert service.submit({"assignment": "x"}).status_code == 422
