@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from grader.assignment import load_assignment
 from grader.checks import Check
 from grader.diagnose import catalogue, most_frequent_mistakes, named_mistakes, observations
 from grader.report import Report
@@ -35,7 +36,9 @@ BACKWARD_DROPOUT = "backward_propagation_with_dropout"
 # occurrence of `old` inside that function is replaced.
 SUBSTITUTIONS: dict[str, list[tuple[str, str, str]]] = {
     "cost.l2-over-m": [(COST, "(1. / m) * (lambd / 2) *", "(lambd / m) *")],
-    "cost.m-from-y-rows": [(COST, "m = Y.shape[1]", "m = Y.shape[0]")],
+    "cost.m-from-y-rows": [(COST, "m = Y.shape[1]", "m = Y.shape[0]"),
+                           (COST, "compute_cost(A3, Y)",
+                            "-1. / m * np.sum(Y * np.log(A3) + (1 - Y) * np.log(1 - A3))")],
     "cost.hard-coded-m": [(COST, "m = Y.shape[1]", "m = 5")],
     "cost.weights-not-squared": [(COST, "np.square(W", "(W")],
     "cost.missing-layer-W3": [(COST, " + np.sum(np.square(W3))", "")],
@@ -86,7 +89,8 @@ SUBSTITUTIONS: dict[str, list[tuple[str, str, str]]] = {
 # The single-mistake files of submissions/mistakes/ and the catalogued mistake each one makes.
 MISTAKE_FILES = {
     "cost_lambda_over_m": "cost.l2-over-m",
-    "cost_y_rows_as_m": "cost.m-from-y-rows",
+    # m = Y.shape[0] = 1 next to the course's compute_cost: the same outputs as a penalty without 1/m.
+    "cost_y_rows_as_m": "cost.l2-without-m",
     "cost_own_log10_cross_entropy": "cost.log10",
     "backward_l2_missing_in_dW2": "backward_l2.l2-missing-dW2",
     "backward_l2_lambda_without_m": "backward_l2.l2-without-m",
@@ -204,8 +208,8 @@ def test_every_hint_is_one_sentence(assignment):
         assert mistake.hint.endswith(".") and ". " not in mistake.hint, mistake.id
 
 
-def test_every_catalogued_mistake_has_a_test_submission(assignment):
-    assert set(SUBSTITUTIONS) == set(_assignment_catalogue(assignment))
+def test_every_substitution_names_a_catalogued_mistake(assignment):
+    assert set(SUBSTITUTIONS) <= set(_assignment_catalogue(assignment))
 
 
 def _reference_calls(assignment, function: str) -> dict[str, CallResult]:
@@ -224,21 +228,37 @@ def test_no_catalogued_mistake_reproduces_the_correct_outputs(assignment, functi
 # ---------------------------------------------------------------- naming mistakes
 
 
-@pytest.mark.parametrize("mistake_id", sorted(SUBSTITUTIONS))
-def test_catalogued_variant_outputs_name_exactly_that_mistake(assignment, mistake_id):
-    mistake = _assignment_catalogue(assignment)[mistake_id]
+def _knob_settings(assignment, mistake) -> list[dict]:
+    """Every knob setting a model can be fitted to (one, empty, for a model without a constant)."""
+    if mistake.candidates is None:
+        return [{}]
+    visible = next(case for case in assignment.cases_of(mistake.function) if not case.hidden)
+    return list(mistake.candidates(assignment.data[visible.id].inputs))
+
+
+def _variant_calls(assignment, mistake, knobs: dict) -> dict[str, CallResult]:
+    """What a student making exactly this mistake (with these knobs) returns on each case."""
     spec = assignment.functions[mistake.function]
     calls = {}
     for case in assignment.cases_of(mistake.function):
         np.random.seed(case.call_seed)
         try:
-            returned = mistake.variant(*(copy.deepcopy(assignment.data[case.id].inputs[arg]) for arg in spec.args))
+            returned = mistake.variant(*(copy.deepcopy(assignment.data[case.id].inputs[arg]) for arg in spec.args),
+                                       **knobs)
         except ValueError as exc:
             calls[case.id] = CallResult(status="exception", message=f"ValueError: {exc} (line 3)")
             continue
         outputs = {name: np.asarray(extract(returned, output.path)) for name, output in spec.outputs.items()}
         calls[case.id] = CallResult(status="returned", outputs=outputs)
-    assert named_mistakes(assignment, mistake.function, calls, catalogue(assignment)) == (mistake,)
+    return calls
+
+
+@pytest.mark.parametrize("mistake_id", sorted(mistake.id for mistake in catalogue(load_assignment())))
+def test_every_model_names_exactly_itself_at_every_constant_it_can_fit(assignment, mistake_id):
+    mistake = _assignment_catalogue(assignment)[mistake_id]
+    for knobs in _knob_settings(assignment, mistake):
+        calls = _variant_calls(assignment, mistake, knobs)
+        assert named_mistakes(assignment, mistake.function, calls, catalogue(assignment)) == (mistake,), knobs
 
 
 @pytest.mark.slow
