@@ -131,20 +131,24 @@ def _compare_close(
             shape, shape, math.inf, math.inf, int(bad.sum()), against,
         )
     difference = np.abs(actual - expected)
-    with np.errstate(over="ignore"):
-        relative = difference / np.maximum(np.abs(expected), np.finfo(np.float64).tiny)
     differ = difference > tolerance.atol + tolerance.rtol * np.abs(expected)
+    # A relative error means nothing where the expected value is about zero (it read "relative 4e+307"):
+    # it is measured only where the expectation is not, and where it differs if anything does.
+    meaningful = (np.abs(expected) > tolerance.atol) & (differ if differ.any() else True)
+    relative = difference[meaningful] / np.abs(expected[meaningful])
     max_abs = float(difference.max()) if difference.size else 0.0
-    max_rel = float(relative.max()) if relative.size else 0.0
+    max_rel = float(relative.max()) if relative.size else None
     count = int(differ.sum())
     if count == 0:
         return Verdict(name, True, f"{name} is correct", shape, shape, _round(max_abs, hidden),
-                       _round(max_rel, hidden), 0, against)
-    max_abs, max_rel = _round(max_abs, hidden), _round(max_rel, hidden)
+                       None if max_rel is None else _round(max_rel, hidden), 0, against)
+    max_abs = _round(max_abs, hidden)
+    max_rel = None if max_rel is None else _round(max_rel, hidden)
     where = "" if actual.ndim == 0 else f"{count} of {actual.size} entries differ, at {_positions(differ)}; "
+    relative = "" if max_rel is None else f"relative {_number(max_rel)}; "
     message = (
         f"{label} is not within tolerance: {where}largest difference {_number(max_abs)} "
-        f"(relative {_number(max_rel)}; allowed rtol {tolerance.rtol:g}, atol {tolerance.atol:g})"
+        f"({relative}allowed rtol {tolerance.rtol:g}, atol {tolerance.atol:g})"
     )
     if not hidden:
         first = tuple(int(i) for i in np.argwhere(differ)[0]) if actual.ndim else ()
