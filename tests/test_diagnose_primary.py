@@ -14,8 +14,11 @@ import tomllib
 import numpy as np
 import pytest
 
+from rich.console import Console
+
 from grader.diagnose import primary_diagnosis
 from grader.report import Report
+from grader.summary import render
 from grader.wire import CallResult
 from tests.conftest import CORRECT, SUBMISSIONS, correct_source, grade_source
 
@@ -144,3 +147,13 @@ def test_a_gradient_returned_as_a_list_loses_that_output_with_a_message_naming_t
     assert not outputs["dW2"].passed and outputs["dW2"].message == "dW2 is a Python list, not a numpy array"
     assert outputs["dW1"].passed and outputs["dW3"].passed
     assert function.primary.id == "returned-list"
+
+
+@pytest.mark.slow
+def test_terminal_summary_leads_each_failed_function_with_its_primary_sentence():
+    report = _graded("bl2_not_implemented.ipynb")
+    console = Console(record=True, width=400)
+    render(report, console)
+    lines = console.export_text().splitlines()
+    heading = lines.index(FUNCTION)
+    assert lines[heading + 1] == f"  cause (raised): {FUNCTION} raised NotImplementedError at line 4"
