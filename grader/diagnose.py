@@ -320,11 +320,16 @@ def _relation(failing: list[Check]) -> str | None:
         return None
     if all(abs(factor + 1) <= SAME_FACTOR for factor in factors):
         return "it has the opposite sign of what was expected"
+    # A factor is shown only as measured on the visible case: one measured on a hidden case would
+    # say how far that case's expected value is.
+    visible = next((factor for check, factor in zip(measured, factors) if not check.case.hidden), None)
     if abs(high / low - 1) <= SAME_FACTOR and (len(measured) > 1 or measured[0].actual.size > 1):
-        return f"it is ×{low:.3g} what was expected, the same factor wherever it is wrong"
+        if visible is None:
+            return "it is a constant multiple of what was expected, the same factor wherever it is wrong"
+        return f"it is ×{visible:.3g} what was expected, the same factor wherever it is wrong"
     if all(check.actual.size > 1 for check in measured):
-        return (f"it is a constant multiple of what was expected in each case, but the factor changes "
-                f"from case to case (×{low:.3g} to ×{high:.3g})")
+        return ("it is a constant multiple of what was expected in each case, but the factor changes "
+                "from case to case" + (f" (×{visible:.3g} in the visible case)" if visible is not None else ""))
     return None
 
 

@@ -364,7 +364,7 @@ def test_observation_names_a_transpose():
 def test_observation_names_a_factor_that_changes_between_cases_and_where_it_is_right():
     assert _observations_of("dA2-over-keep-prob-squared", BACKWARD_DROPOUT) == [
         "dA2 is wrong in 4 of 5 cases (right in dropout-backward-keep-all); it is a constant multiple of what "
-        "was expected in each case, but the factor changes from case to case (×1.25 to ×2)"
+        "was expected in each case, but the factor changes from case to case (×1.25 in the visible case)"
     ]
 
 
@@ -450,3 +450,12 @@ def test_diagnosis_leaves_numpy_random_state_alone(assignment):
     calls = _reference_calls(assignment, FORWARD)
     named_mistakes(assignment, FORWARD, calls, catalogue(assignment))
     assert np.array_equal(np.random.get_state()[1], before)
+
+
+def test_observation_shows_no_factor_measured_only_on_hidden_cases(assignment):
+    hidden = next(case for case in assignment.cases_of(BACKWARD_L2) if case.hidden)
+    expected = assignment.data[hidden.id].expected["default"]["dW1"]
+    check = Check(case=hidden, output="dW1", weight=1, points=1, actual=3 * expected, expected=expected,
+                  tolerance=hidden.tolerances["dW1"])
+    (line,) = observations([check], {check.id})
+    assert "the same factor wherever it is wrong" in line and "×" not in line
