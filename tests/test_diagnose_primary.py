@@ -110,6 +110,8 @@ def test_labelled_submission_leads_with_its_label_and_leaves_the_other_functions
             assert function.passed and function.primary is None and not function.diagnosis, name
         else:
             assert not function.passed and function.primary is not None, name
+            if entry.get("held_out") and function.primary.kind == "observation":
+                continue  # a held-out mistake may have no model; it must never get a wrong name
             assert function.primary.id == label, (name, function.primary)
 
 
