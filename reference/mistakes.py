@@ -185,8 +185,9 @@ def _forward_dropout(
     fixed: str = "",
 ):
     """The reference forward pass; `fixed` names what `constant` replaces: keep_prob in the masks
-    and the scaling ("keep_prob"), in the masks only ("threshold"), or the masks' shapes ("shapes");
-    a reseed model takes its seed as the constant."""
+    and the scaling ("keep_prob"), in the masks only ("threshold") or the scaling only ("scaling"),
+    or the masks' shapes ("shapes"); the reseed models take their seed as the constant ("reseed"
+    before D2, "seed" first thing)."""
     W1, b1 = parameters["W1"], parameters["b1"]
     W2, b2 = parameters["W2"], parameters["b2"]
     W3, b3 = parameters["W3"], parameters["b3"]
@@ -195,8 +196,12 @@ def _forward_dropout(
         threshold = scale_by = constant
     elif fixed == "threshold":
         threshold = constant
+    elif fixed == "scaling":
+        scale_by = constant
     elif fixed == "reseed":
         reseed_before_d2 = constant
+    elif fixed == "seed":
+        np.random.seed(constant)
     shapes = (None, None)
     if fixed == "shapes":
         mask, shapes = "fixed-shape", constant
@@ -229,8 +234,8 @@ def _keep_probs(inputs: Mapping[str, Any]) -> tuple[float, ...]:
 
 
 def _fixed_keep_prob(inputs: Mapping[str, Any]) -> tuple[Knobs, ...]:
-    """keep_prob written as a number (the visible case's or a course value), in masks and scaling or masks only."""
-    return tuple({"constant": value, "fixed": where} for where in ("keep_prob", "threshold")
+    """keep_prob written as a number (the visible case's or a course value): everywhere, in the masks or the scaling."""
+    return tuple({"constant": value, "fixed": where} for where in ("keep_prob", "threshold", "scaling")
                  for value in _keep_probs(inputs))
 
 
@@ -247,6 +252,11 @@ def _fixed_mask_shapes(inputs: Mapping[str, Any]) -> tuple[Knobs, ...]:
 
 def _reseeds(inputs: Mapping[str, Any]) -> tuple[Knobs, ...]:
     return tuple({"constant": seed, "fixed": "reseed"} for seed in RESEEDS)
+
+
+def _seeds_first(inputs: Mapping[str, Any]) -> tuple[Knobs, ...]:
+    """Seeds other than the course template's 1, which is accepted (`also_accept_seeds`)."""
+    return tuple({"constant": seed, "fixed": "seed"} for seed in RESEEDS if seed != 1)
 
 
 # ---------------------------------------------------------------- backward with dropout
@@ -308,6 +318,9 @@ _L2_TERM_MISTAKES: tuple[tuple[str, Callable[[float, int], float], str], ...] = 
      "{W}, not against it."),
     ("without-lambda", lambda lambd, m: 1.0 / m,
      "The regularization strength λ scales the penalty, so it scales the L2 term of {dW} as well."),
+    ("twice", lambda lambd, m: 2 * lambd / m,
+     "The 2 brought down by differentiating a squared weight cancels the 1/2 of the penalty: check the "
+     "factor in front of the L2 term of {dW}."),
 )
 
 
@@ -358,6 +371,10 @@ CATALOGUE: tuple[Mistake, ...] = (
              "The L2 penalty adds up squared weights; summing the raw weights lets positive and negative "
              "weights cancel out.",
              _cost, penalty=np.asarray),
+    _mistake("cost.norm-not-squared", COST,
+             "The L2 penalty adds up the squared weights, which is the square of each matrix's norm, not "
+             "the norm itself.",
+             _cost, penalty=np.linalg.norm),
     _mistake("cost.l1-penalty", COST,
              "L2 regularization penalizes squared weights; adding up their absolute values is a different "
              "(L1) penalty.",
@@ -443,6 +460,10 @@ CATALOGUE: tuple[Mistake, ...] = (
              "Seeding the generator again before the second mask makes it repeat the first mask's random "
              "numbers.",
              _forward_dropout, _reseeds),
+    _mistake("forward_dropout.reseed", FORWARD_DROPOUT,
+             "Seeding the generator inside the function with a number of your own replaces the random "
+             "stream the masks are expected to come from.",
+             _forward_dropout, _seeds_first),
     _mistake("forward_dropout.output-dropout", FORWARD_DROPOUT,
              "Dropout is applied to the hidden layers only; the output layer's activation is never shut "
              "down.",

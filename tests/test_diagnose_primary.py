@@ -16,7 +16,7 @@ import pytest
 
 from rich.console import Console
 
-from grader.diagnose import primary_diagnosis
+from grader.diagnose import catalogue, primary_diagnosis
 from grader.report import Report
 from grader.summary import render
 from grader.wire import CallResult
@@ -117,12 +117,17 @@ def test_labelled_submission_leads_with_its_label_and_leaves_the_other_functions
 
 @pytest.mark.slow
 @pytest.mark.parametrize("entry", LABELS, ids=[entry["file"] for entry in LABELS])
-def test_primary_sentences_show_no_value_beyond_line_numbers(entry):
+def test_primary_sentences_carry_nothing_measured_on_a_case(entry, assignment):
+    hints = {mistake.id: mistake.hint for mistake in catalogue(assignment)}
     for function in _graded(entry["file"]).functions.values():
-        if function.primary is None or function.primary.kind == "observation":
+        primary = function.primary
+        if primary is None or primary.kind == "observation":
             continue
-        stripped = re.sub(r"(cell|line) \d+|\b[dDWAbZ]+\d\b|\(\d+\)", "", function.primary.sentence)
-        assert not re.search(r"\d", stripped), function.primary.sentence
+        if primary.kind == "mistake":
+            assert primary.sentence == hints[primary.id]  # fixed text, written before any case ran
+        else:
+            stripped = re.sub(r"(cell|line) \d+|\b[dDWAbZ]+\d\b", "", primary.sentence)
+            assert not re.search(r"\d", stripped), primary.sentence
 
 
 @pytest.mark.slow
