@@ -64,7 +64,7 @@ class Mistake(Protocol):
     function: str
     hint: str
     variant: Callable[..., Any]
-    candidates: Callable[[Mapping[str, Any]], tuple[Mapping[str, Any], ...]] | None
+    candidates: Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[Mapping[str, Any], ...]] | None
 
 
 @functools.lru_cache(maxsize=8)
@@ -164,7 +164,9 @@ def _explains(
     mistake: Mistake, assignment: Assignment, spec: FunctionSpec, calls: Mapping[str, CallResult | None]
 ) -> bool:
     cases = _fitting_order(assignment, spec.name)
-    settings = ({},) if mistake.candidates is None else mistake.candidates(assignment.data[cases[0].id].inputs)
+    visible = calls.get(cases[0].id)
+    outputs = visible.outputs if visible is not None and visible.status == "returned" else {}
+    settings = ({},) if mistake.candidates is None else mistake.candidates(assignment.data[cases[0].id].inputs, outputs)
     for knobs in settings:
         kinds = []
         for case in cases:

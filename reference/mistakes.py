@@ -36,14 +36,15 @@ class Mistake:
     """One mistake model: `variant` takes the graded function's arguments.
 
     A parametric model also has `candidates`, which proposes knob settings (keyword arguments of
-    the variant, such as a constant and which argument it replaces) from the visible case's inputs.
+    the variant, such as a constant and which argument it replaces) from the visible case's inputs
+    and what the submission returned there (its outputs by name; empty when it returned nothing).
     """
 
     id: str
     function: str
     hint: str
     variant: Callable[..., Any]
-    candidates: Callable[[Mapping[str, Any]], tuple[Mapping[str, Any], ...]] | None = None
+    candidates: Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[Mapping[str, Any], ...]] | None = None
 
 
 # ---------------------------------------------------------------- the cost
@@ -64,10 +65,11 @@ def _cost(
     weights: tuple[str, ...] = ("W1", "W2", "W3"),
     examples: Callable[[np.ndarray], int] = _examples,
     log: Callable[[np.ndarray], np.ndarray] | None = None,
+    l2_scale: float = 1.0,
     constant: Any = None,
     fixed: str = "",
 ):
-    """The reference cost; `fixed` names what `constant` replaces: "m" (in the penalty or, with
+    """The reference cost, its penalty times `l2_scale`; `fixed` names what `constant` replaces: "m" (in the penalty or, with
     "m-everywhere", in the cross-entropy too) or "lambd"."""
     m = examples(Y)
     cross_entropy = compute_cost(A3, Y)
@@ -79,25 +81,65 @@ def _cost(
         m = constant
     if fixed == "lambd":
         lambd = constant
-    return cross_entropy + coefficient(lambd, m) * sum(np.sum(penalty(parameters[name])) for name in weights)
+    return cross_entropy + l2_scale * coefficient(lambd, m) * sum(np.sum(penalty(parameters[name])) for name in weights)
 
 
 Knobs = Mapping[str, Any]
+Outputs = Mapping[str, Any]
+PENALTY_FACTORS = (-1.0, 0.0, 1.0, 2.0)
+GRADIENT_FACTORS = (-1.0, 0.0, 0.5, 1.0, 2.0)
+"""Factors of the penalty or of an L2 term that have their own model (or are right): a fitted factor is
+none of them, so that a mistake keeps its one name."""
 
 
-def _fixed_m_in_cost(inputs: Mapping[str, Any]) -> tuple[Knobs, ...]:
+def _fixed_m_in_cost(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
     """m written as the visible case's number, in the penalty, or in a hand-written cross-entropy too."""
     m = inputs["Y"].shape[1]
     return ({"constant": m, "fixed": "m"}, {"constant": m, "fixed": "m-everywhere", "log": np.log})
 
 
-def _fixed_m_in_gradients(inputs: Mapping[str, Any]) -> tuple[Knobs, ...]:
+def _fixed_m_in_gradients(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
     """m written as the visible case's number, everywhere or in the L2 terms only."""
     m = inputs["X"].shape[1]
     return ({"constant": m, "fixed": "m-everywhere"}, {"constant": m, "fixed": "m"})
 
 
-def _fixed_lambd(inputs: Mapping[str, Any]) -> tuple[Knobs, ...]:
+def _fitted(factor: float, named: tuple[float, ...]) -> tuple[float, ...]:
+    """The factor, unless it is not finite or one that has its own model."""
+    if not np.isfinite(factor) or any(abs(factor - value) < 1e-6 for value in named):
+        return ()
+    return (float(factor),)
+
+
+def _penalty_factor(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
+    """The factor on the penalty that makes the visible cost what the submission returned."""
+    cost = outputs.get("cost")
+    cross_entropy = compute_cost(inputs["A3"], inputs["Y"])
+    penalty = _cost(inputs["A3"], inputs["Y"], inputs["parameters"], inputs["lambd"]) - cross_entropy
+    if not isinstance(cost, np.ndarray) or cost.size != 1 or penalty == 0:
+        return ()
+    return tuple({"l2_scale": factor} for factor in _fitted((float(cost.ravel()[0]) - cross_entropy) / penalty,
+                                                                 PENALTY_FACTORS))
+
+
+def _l2_term_factor(layer: int) -> Callable[[Mapping[str, Any], Outputs], tuple[Knobs, ...]]:
+    """The factor on dW<layer>'s L2 term that best explains the visible dW<layer> (least squares)."""
+
+    def fit(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
+        returned = outputs.get(f"dW{layer}")
+        W = inputs["cache"][(2, 6, 10)[layer - 1]]
+        term = inputs["lambd"] / inputs["X"].shape[1] * W
+        if not isinstance(returned, np.ndarray) or returned.shape != W.shape or not np.any(term):
+            return ()
+        plain = _backward_l2(inputs["X"], inputs["Y"], inputs["cache"], inputs["lambd"],
+                             l2_scale={layer: 0.0})[f"dW{layer}"]
+        factor = float(np.sum((returned - plain) * term) / np.sum(term * term))
+        return tuple({"l2_scale": {layer: value}} for value in _fitted(factor, GRADIENT_FACTORS))
+
+    return fit
+
+
+def _fixed_lambd(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
     return ({"constant": inputs["lambd"], "fixed": "lambd"},)
 
 
@@ -114,10 +156,12 @@ def _backward_l2(
     coefficients: Mapping[int, Callable[[float, int], float]] = {},
     relu_derivative: str = "step",
     examples: Callable[[np.ndarray], int] = _examples,
+    l2_scale: Mapping[int, float] = {},
     constant: Any = None,
     fixed: str = "",
 ):
-    """The reference gradients; `coefficients` replaces the L2 coefficient λ/m of some layers."""
+    """The reference gradients; `coefficients` replaces the L2 coefficient λ/m of some layers and
+    `l2_scale` multiplies it."""
     m = examples(X)
     (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) = cache
     m_l2 = m
@@ -127,7 +171,8 @@ def _backward_l2(
         m_l2 = constant
     elif fixed == "lambd":
         lambd = constant
-    l2 = {layer: coefficients.get(layer, lambda lambd, m: lambd / m)(lambd, m_l2) for layer in (1, 2, 3)}
+    l2 = {layer: l2_scale.get(layer, 1.0) * coefficients.get(layer, lambda lambd, m: lambd / m)(lambd, m_l2)
+          for layer in (1, 2, 3)}
     dZ3 = A3 - Y
     dW3 = 1.0 / m * np.dot(dZ3, A2.T) + l2[3] * W3
     db3 = 1.0 / m * np.sum(dZ3, axis=1, keepdims=True)
@@ -233,28 +278,28 @@ def _keep_probs(inputs: Mapping[str, Any]) -> tuple[float, ...]:
     return tuple(dict.fromkeys((inputs["keep_prob"], *COMMON_KEEP_PROBS)))
 
 
-def _fixed_keep_prob(inputs: Mapping[str, Any]) -> tuple[Knobs, ...]:
+def _fixed_keep_prob(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
     """keep_prob written as a number (the visible case's or a course value): everywhere, in the masks or the scaling."""
     return tuple({"constant": value, "fixed": where} for where in ("keep_prob", "threshold", "scaling")
                  for value in _keep_probs(inputs))
 
 
-def _fixed_keep_prob_in_scaling(inputs: Mapping[str, Any]) -> tuple[Knobs, ...]:
+def _fixed_keep_prob_in_scaling(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
     return tuple({"constant": value, "fixed": "keep_prob"} for value in _keep_probs(inputs))
 
 
-def _fixed_mask_shapes(inputs: Mapping[str, Any]) -> tuple[Knobs, ...]:
+def _fixed_mask_shapes(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
     """The masks' shapes written as the visible case's numbers."""
     m = inputs["X"].shape[1]
     parameters = inputs["parameters"]
     return ({"constant": ((parameters["W1"].shape[0], m), (parameters["W2"].shape[0], m)), "fixed": "shapes"},)
 
 
-def _reseeds(inputs: Mapping[str, Any]) -> tuple[Knobs, ...]:
+def _reseeds(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
     return tuple({"constant": seed, "fixed": "reseed"} for seed in RESEEDS)
 
 
-def _seeds_first(inputs: Mapping[str, Any]) -> tuple[Knobs, ...]:
+def _seeds_first(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
     """Seeds other than the course template's 1, which is accepted (`also_accept_seeds`)."""
     return tuple({"constant": seed, "fixed": "seed"} for seed in RESEEDS if seed != 1)
 
@@ -298,7 +343,7 @@ def _backward_dropout(
 
 def _mistake(
     mistake_id: str, function: str, hint: str, variant: Callable[..., Any],
-    candidates: Callable[[Mapping[str, Any]], tuple[Knobs, ...]] | None = None, **knobs: Any,
+    candidates: Callable[[Mapping[str, Any], Outputs], tuple[Knobs, ...]] | None = None, **knobs: Any,
 ) -> Mistake:
     return Mistake(mistake_id, function, hint, functools.partial(variant, **knobs), candidates)
 
@@ -361,6 +406,10 @@ CATALOGUE: tuple[Mistake, ...] = (
              "The penalty makes large weights cost more, so it is added to the cross-entropy, not "
              "subtracted from it.",
              _cost, coefficient=lambda lambd, m: -lambd / (2 * m)),
+    _mistake("cost.l2-factor", COST,
+             "Only the penalty is off, by the same factor in every case: compare the factor in front of the "
+             "sum of squared weights with formula (2).",
+             _cost, _penalty_factor),
     _mistake("cost.m-from-y-rows", COST,
              "Y has one row and one column per example: check which dimension of Y you use as the number "
              "of examples m.",
@@ -393,6 +442,13 @@ CATALOGUE: tuple[Mistake, ...] = (
              "what you return.",
              _cost, coefficient=lambda lambd, m: 0.0),
     *_l2_term_models(),
+    *(
+        _mistake(f"backward_l2.l2-factor-dW{layer}", BACKWARD_L2,
+                 f"Only the L2 term of dW{layer} is off, by the same factor in every case: compare its factor "
+                 f"with the derivative of the penalty in formula (2).",
+                 _backward_l2, _l2_term_factor(layer))
+        for layer in (1, 2, 3)
+    ),
     _mistake("backward_l2.relu-derivative-ge", BACKWARD_L2,
              "A ReLU unit whose output is 0 passes no gradient back: check which entries your ReLU "
              "derivative keeps.",
