@@ -213,12 +213,13 @@ def _syntax_error(load_errors: Sequence[str]) -> str | None:
 
 
 def _cause(
-    function: str, calls: Sequence[CallResult | None], load_errors: Sequence[str]
+    function: str, calls: Sequence[CallResult | None], load_errors: Sequence[str], unrun: str = ""
 ) -> tuple[str, str] | None:
-    """(cause id, sentence) when the calls themselves show why the function failed, before any model."""
+    """(cause id, sentence) when the calls themselves show why the function failed, before any model;
+    `unrun` is why calls that never reported have no result."""
     reported = [call for call in calls if call is not None]
     if not reported:
-        return "not-run", f"{function} was not run: the run ended before its cases"
+        return "not-run", f"{function} was not run: {unrun.removeprefix('not run: ')}"
     if all(call.status == "missing" for call in reported):
         error = _syntax_error(load_errors)
         if error:
@@ -373,9 +374,10 @@ def primary_diagnosis(
     load_errors: Sequence[str],
     named: Sequence[Mistake],
     observed: Sequence[str],
+    unrun: str,
 ) -> PrimaryDiagnosis:
     """The one sentence a failed function leads with (see the module docstring for the order)."""
-    found = _cause(function, calls, load_errors)
+    found = _cause(function, calls, load_errors, unrun)
     if found is None and named:
         return PrimaryDiagnosis(kind="mistake", id=named[0].id, sentence=named[0].hint)
     found = found or _raised(function, calls) or _wrong_type(function, calls) or _mutated(function, calls)
@@ -400,7 +402,8 @@ def diagnose(
                    for output, verdict in case.outputs.items() if not verdict.passed}
         observed = () if named else observations([c for c in checks if c.case.function == name], failing)
         diagnosed[name] = function.model_copy(update={
-            "primary": primary_diagnosis(name, own_calls, result.load_errors, named, observed),
+            "primary": primary_diagnosis(name, own_calls, result.load_errors, named, observed,
+                                         function.cases[0].message if function.cases else ""),
             "diagnosis": [DiagnosedMistake(id=m.id, hint=m.hint) for m in named],
             "observations": list(observed),
         })

@@ -31,8 +31,8 @@ def _returned(**outputs) -> CallResult:
     return CallResult(status="returned", outputs=outputs)
 
 
-def _primary(calls, load_errors=(), named=(), observed=()):
-    return primary_diagnosis(FUNCTION, calls, list(load_errors), list(named), list(observed))
+def _primary(calls, load_errors=(), named=(), observed=(), unrun="not run: the run ended before this call"):
+    return primary_diagnosis(FUNCTION, calls, list(load_errors), list(named), list(observed), unrun)
 
 
 # ---------------------------------------------------------------- causes, from the calls alone
@@ -164,3 +164,22 @@ def test_terminal_summary_leads_each_failed_function_with_its_primary_sentence()
     lines = console.export_text().splitlines()
     heading = lines.index(FUNCTION)
     assert lines[heading + 1] == f"  cause (raised): {FUNCTION} raised NotImplementedError at line 4"
+
+
+def test_an_output_of_the_wrong_type_is_named_with_what_the_runner_saw():
+    primary = _primary([_returned(dW1="is an array of <U3, not of numbers", dW2=np.zeros(2))])
+    assert primary.id == "wrong-type" and "dW1 is an array of <U3, not of numbers" in primary.sentence
+
+
+def test_a_function_that_never_ran_says_why():
+    primary = _primary([None, None], unrun="not run: the file is empty")
+    assert (primary.id, primary.sentence) == ("not-run", f"{FUNCTION} was not run: the file is empty")
+
+
+@pytest.mark.slow
+def test_a_rejected_file_leads_each_function_with_the_reason():
+    report = grade_source(b"")
+    assert {function.primary.id for function in report.functions.values()} == {"not-run"}
+    for name, function in report.functions.items():
+        reason = function.cases[0].message.removeprefix("not run: ")
+        assert function.primary.sentence == f"{name} was not run: {reason}"
