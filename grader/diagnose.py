@@ -27,14 +27,14 @@ import re
 import threading
 import tomllib
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
 from grader.assignment import Assignment, Case, FunctionSpec, Tolerance
 from grader.checks import INPUTS_CHECK, Check
 from grader.compare import compare
-from grader.report import DiagnosedMistake, FunctionResult, PrimaryDiagnosis, Report
+from grader.report import DiagnosedMistake, FunctionResult, PrimaryDiagnosis
 from grader.testcases import extract
 from grader.wire import CallResult, SandboxResult
 
@@ -409,14 +409,3 @@ def diagnose(
         })
     return diagnosed
 
-
-def most_frequent_mistakes(reports: Iterable[Report]) -> list[tuple[str, str, int]]:
-    """(id, hint, number of submissions) of every diagnosed mistake, most frequent first."""
-    counts: collections.Counter[str] = collections.Counter()
-    hints: dict[str, str] = {}
-    for report in reports:
-        seen = {m.id: m.hint for function in report.functions.values() for m in function.diagnosis}
-        counts.update(seen.keys())
-        hints.update(seen)
-    return [(mistake_id, hints[mistake_id], count)
-            for mistake_id, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from grader.assignment import load_assignment
 from grader.checks import Check
-from grader.diagnose import catalogue, most_frequent_mistakes, named_mistakes, observations
+from grader.diagnose import catalogue, named_mistakes, observations
 from grader.report import Report
 from grader.summary import render
 from grader.testcases import extract
@@ -434,27 +434,6 @@ def test_terminal_summary_shows_the_diagnosis_and_the_observations(assignment):
     text = console.export_text()
     assert f"diagnosed (cost.l2-over-m): {_assignment_catalogue(assignment)['cost.l2-over-m'].hint}" in text
     assert "measured: dW1 is wrong in 5 of 5 cases; it is the transpose of what was expected" in text
-
-
-# ---------------------------------------------------------------- batch summary
-
-
-def test_most_frequent_mistakes_counts_each_submission_once_most_frequent_first(assignment):
-    mistakes = _assignment_catalogue(assignment)
-    reports = [
-        _graded(_substitute(correct_source(), SUBSTITUTIONS["forward_dropout.mask-greater"])),
-        _graded(_substitute(correct_source(), SUBSTITUTIONS["cost.l2-over-m"] + SUBSTITUTIONS["forward_dropout.mask-greater"])),
-        _graded(correct_source()),
-        _graded(NOISE),
-    ]
-    assert most_frequent_mistakes(reports) == [
-        ("forward_dropout.mask-greater", mistakes["forward_dropout.mask-greater"].hint, 2),
-        ("cost.l2-over-m", mistakes["cost.l2-over-m"].hint, 1),
-    ]
-
-
-def test_most_frequent_mistakes_of_no_reports_is_empty():
-    assert most_frequent_mistakes([]) == []
 
 
 def test_diagnosis_leaves_numpy_random_state_alone(assignment):
