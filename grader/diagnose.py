@@ -1,21 +1,22 @@
 """One sentence first: for each failed function, the mistake behind it, its cause, or what was measured.
 
-The primary diagnosis of a failed function is, in this order:
-- a cause the run shows directly: the function was not defined, the file could not be
-  parsed, an output came back as a Python list, None was returned, the call raised, ran
-  out of time or memory (and no mistake model explains the exception);
+The primary diagnosis of a failed function is the first of:
+- a cause the run shows by itself: the function never ran (and why), is not defined, was not
+  loaded because the file could not be parsed (at line N), returned an output as a Python
+  list or tuple, returned None, or ran out of time or memory;
 - a named mistake: a mistake model of the assignment's catalogue (`[assignment] mistakes =
   "package.module:NAME"`), run here on the host with every case's inputs and the same RNG
   variants as the expectations, reproduces the submission on every case: within each
   output's tolerance where it returned, the same exception type where it raised, by value
-  on at least one case. A parametric model's constant is fitted on the visible case (the
-  candidate that reproduces it) and must then reproduce every other case unchanged;
-- the arguments were modified in place (when the outputs are explained otherwise or right);
+  on at least one case. A parametric model's knobs (a constant, a factor) are fitted on the
+  visible case, from its inputs and what the submission returned there, and must then
+  reproduce every other case unchanged;
+- the exception the call raised (its type and line), an output of another type, or
+  arguments modified in place;
 - otherwise the most informative observation: how the failing outputs relate to what was
-  expected (a constant factor, a transpose, a sign, flipped masks, which cases), never an
-  expected value.
-Nothing in a sentence comes from a hidden case's values: a named mistake is confirmed on
-every case and its hint is fixed text.
+  expected (a constant factor, a transpose, a sign, flipped masks, which cases).
+No sentence carries a value measured on a hidden case: a named mistake's sentence is its
+fixed hint, and an observation shows a factor only as measured on the visible case.
 """
 
 from __future__ import annotations
