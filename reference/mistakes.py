@@ -3,10 +3,11 @@
 A model is the reference code with one knob turned (a term's factor or sign, a term
 missing from one layer, the wrong mask or mask order, another random function, an extra
 reseed, a relu derivative with the wrong boundary) and, for the parametric ones, a
-constant the student wrote where an argument belongs. Such a constant is fitted on the
-visible case: `candidates` proposes values from that case's inputs (its m, λ or
-keep_prob) and the grader keeps the one whose variant reproduces the visible call, then
-requires the same variant to reproduce every other case (grader/diagnose.py). The hint
+constant the student wrote where an argument belongs or a factor on one term. These are
+fitted on the visible case: `candidates` proposes knob settings from that case's inputs
+(its m, λ or keep_prob) or measures them on what the submission returned there (a factor),
+and the grader keeps a setting whose variant reproduces the visible call only if it also
+reproduces every other case (grader/diagnose.py). The hint
 names the concept to revisit, never the corrected line. Host side only: nothing here is
 shipped into the sandbox.
 """
@@ -98,12 +99,6 @@ def _fixed_m_in_cost(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs
     return ({"constant": m, "fixed": "m"}, {"constant": m, "fixed": "m-everywhere", "log": np.log})
 
 
-def _fixed_m_in_gradients(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
-    """m written as the visible case's number, everywhere or in the L2 terms only."""
-    m = inputs["X"].shape[1]
-    return ({"constant": m, "fixed": "m-everywhere"}, {"constant": m, "fixed": "m"})
-
-
 def _fitted(factor: float, named: tuple[float, ...]) -> tuple[float, ...]:
     """The factor, unless it is not finite or one that has its own model."""
     if not np.isfinite(factor) or any(abs(factor - value) < 1e-6 for value in named):
@@ -120,23 +115,6 @@ def _penalty_factor(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs,
         return ()
     return tuple({"l2_scale": factor} for factor in _fitted((float(cost.ravel()[0]) - cross_entropy) / penalty,
                                                                  PENALTY_FACTORS))
-
-
-def _l2_term_factor(layer: int) -> Callable[[Mapping[str, Any], Outputs], tuple[Knobs, ...]]:
-    """The factor on dW<layer>'s L2 term that best explains the visible dW<layer> (least squares)."""
-
-    def fit(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
-        returned = outputs.get(f"dW{layer}")
-        W = inputs["cache"][(2, 6, 10)[layer - 1]]
-        term = inputs["lambd"] / inputs["X"].shape[1] * W
-        if not isinstance(returned, np.ndarray) or returned.shape != W.shape or not np.any(term):
-            return ()
-        plain = _backward_l2(inputs["X"], inputs["Y"], inputs["cache"], inputs["lambd"],
-                             l2_scale={layer: 0.0})[f"dW{layer}"]
-        factor = float(np.sum((returned - plain) * term) / np.sum(term * term))
-        return tuple({"l2_scale": {layer: value}} for value in _fitted(factor, GRADIENT_FACTORS))
-
-    return fit
 
 
 def _fixed_lambd(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
@@ -188,6 +166,29 @@ def _backward_l2(
         "dZ3": dZ3, "dW3": dW3, "db3": db3, "dA2": dA2, "dZ2": dZ2, "dW2": dW2,
         "db2": db2, "dA1": dA1, "dZ1": dZ1, "dW1": dW1, "db1": db1,
     }
+
+
+def _fixed_m_in_gradients(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
+    """m written as the visible case's number, everywhere or in the L2 terms only."""
+    m = inputs["X"].shape[1]
+    return ({"constant": m, "fixed": "m-everywhere"}, {"constant": m, "fixed": "m"})
+
+
+def _l2_term_factor(layer: int) -> Callable[[Mapping[str, Any], Outputs], tuple[Knobs, ...]]:
+    """The factor on dW<layer>'s L2 term that best explains the visible dW<layer> (least squares)."""
+
+    def fit(inputs: Mapping[str, Any], outputs: Outputs) -> tuple[Knobs, ...]:
+        returned = outputs.get(f"dW{layer}")
+        W = inputs["cache"][(2, 6, 10)[layer - 1]]
+        term = inputs["lambd"] / inputs["X"].shape[1] * W
+        if not isinstance(returned, np.ndarray) or returned.shape != W.shape or not np.any(term):
+            return ()
+        plain = _backward_l2(inputs["X"], inputs["Y"], inputs["cache"], inputs["lambd"],
+                             l2_scale={layer: 0.0})[f"dW{layer}"]
+        factor = float(np.sum((returned - plain) * term) / np.sum(term * term))
+        return tuple({"l2_scale": {layer: value}} for value in _fitted(factor, GRADIENT_FACTORS))
+
+    return fit
 
 
 # ---------------------------------------------------------------- forward with dropout
