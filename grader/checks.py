@@ -112,10 +112,13 @@ def _best_variant(
     return max(variants.values(), key=credit)
 
 
-def _failure(call: CallResult | None, function: str, unfinished: str) -> str:
+def _failure(call: CallResult | None, function: str, unfinished: str, load_errors: list[str]) -> str:
     if call is None:
         return unfinished
     if call.status == "missing":
+        syntax_error = next((error for error in load_errors if error.startswith("SyntaxError")), None)
+        if syntax_error:
+            return f"{function} was not loaded: your file could not be parsed ({syntax_error})"
         return f"{function} is not defined in your file"
     if call.status == "exception":
         return f"{function} raised {call.message}"
@@ -135,7 +138,7 @@ def build_checks(
         spec = assignment.functions[case.function]
         data = assignment.data[case.id]
         call = result.calls.get(index)
-        failure = _failure(call, case.function, unfinished)
+        failure = _failure(call, case.function, unfinished, result.load_errors)
         outputs = {} if failure else call.outputs
         expected = _best_variant(spec, case, data.expected, outputs)
         derived: dict[str, tuple[np.ndarray, str]] = {}

@@ -136,11 +136,13 @@ def _compare_close(
             shape, shape, _error(math.inf, hidden), _error(math.inf, hidden), int(bad.sum()), against,
         )
     difference = np.abs(actual - expected)
-    with np.errstate(over="ignore"):
-        relative = difference / np.maximum(np.abs(expected), np.finfo(np.float64).tiny)
     differ = difference > tolerance.atol + tolerance.rtol * np.abs(expected)
+    # A relative error means nothing where the expected value is about zero (it read "relative 4e+307"):
+    # it is measured only where the expectation is not, and where it differs if anything does.
+    meaningful = (np.abs(expected) > tolerance.atol) & (differ if differ.any() else True)
+    relative = difference[meaningful] / np.abs(expected[meaningful])
     max_abs = float(difference.max()) if difference.size else 0.0
-    max_rel = float(relative.max()) if relative.size else 0.0
+    max_rel = float(relative.max()) if relative.size else None
     count = int(differ.sum())
     max_abs, max_rel = _error(max_abs, hidden), _error(max_rel, hidden)
     if count == 0:
@@ -152,9 +154,10 @@ def _compare_close(
                        shape, shape, None, None, count, against)
     first = tuple(int(i) for i in np.argwhere(differ)[0]) if actual.ndim else ()
     at = f" at {list(first)}" if first else ""
+    relative = "" if max_rel is None else f"relative {_number(max_rel)}; "
     message = (
         f"{label} is not within tolerance: {where + '; ' if where else ''}largest difference {_number(max_abs)} "
-        f"(relative {_number(max_rel)}; {allowed}); you have {_number(float(actual[first]))}{at}, "
+        f"({relative}{allowed}); you have {_number(float(actual[first]))}{at}, "
         f"expected {_number(float(expected[first]))}"
     )
     return Verdict(name, False, message, shape, shape, max_abs, max_rel, count, against)

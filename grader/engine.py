@@ -132,16 +132,19 @@ def _report(
     )
 
 
-def _load_scoring() -> None:
-    """Import the comparison, diagnosis and report modules.
+def _load_scoring(assignment: Assignment) -> None:
+    """Import the comparison, diagnosis and report modules, and the assignment's mistake models.
 
     grade() calls this while the sandbox runs: these imports (pytest, the pydantic
-    models) then cost no wall time in a fresh process such as the `grade` command.
+    models, the reference's catalogue) then cost no wall time in a fresh process such as
+    the `grade` command.
     """
-    import grader.diagnose  # noqa: F401
+    import grader.diagnose
     import grader.pytest_run  # noqa: F401
     import grader.report  # noqa: F401
     import grader.scoring  # noqa: F401
+
+    grader.diagnose.catalogue(assignment)
 
 
 def _scored(assignment: Assignment, result: SandboxResult, unfinished: str) -> dict[str, FunctionResult]:
@@ -191,7 +194,7 @@ def grade(
     )
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         running = pool.submit(runner.run, bundle, limits)
-        _load_scoring()
+        _load_scoring(assignment)
         raw = running.result()
     result = decode_result(raw.stdout, calls=len(calls))
     outcome = _outcome(raw, result, limits, len(calls))

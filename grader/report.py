@@ -70,13 +70,26 @@ class DiagnosedMistake(_Model):
     hint: str = Field(description="For the student: the concept to revisit, not the answer")
 
 
+class PrimaryDiagnosis(_Model):
+    """The one sentence a failed function leads with."""
+
+    kind: Literal["mistake", "cause", "observation"] = Field(
+        description="mistake: a named mistake confirmed on every case; cause: what the run shows "
+        "(not defined, not parsed, raised, wrong type, inputs modified); observation: the most informative "
+        "measurement when nothing is confirmed"
+    )
+    id: str = Field(description="The mistake's id, the cause (e.g. syntax-error, raised, returned-list), or 'observation'")
+    sentence: str = Field(description="For the student: a hint in the course's terms, never the fix as code")
+
+
 class FunctionResult(_Model):
     score: float
     max_score: float
     passed: bool = Field(description="Every case of the function passed")
     cases: list[CaseResult]
+    primary: PrimaryDiagnosis | None = Field(None, description="Set on every failed function, None on passed ones")
     diagnosis: list[DiagnosedMistake] = Field(
-        default_factory=list, description="Catalogued mistakes reproducing every case (failed functions only)"
+        default_factory=list, description="Mistake models reproducing every case (failed functions only)"
     )
     observations: list[str] = Field(
         default_factory=list,

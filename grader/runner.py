@@ -342,12 +342,15 @@ class _Room:
         self.left -= nbytes
 
 
-_RETURNABLE = (bool, int, float, np.generic, np.ndarray, list, tuple)
+_RETURNABLE = (bool, int, float, np.generic, np.ndarray)
 
 
 def _encode(value, room):
     """Turn one returned value into plain data: {shape, dtype, data} or {error}."""
     # type(), not isinstance(): an object can claim any __class__.
+    if type(value) is list or type(value) is tuple:
+        # Accepted silently, a list breaks the notebook's own training loop (`learning_rate * list`).
+        return {"error": "is a Python %s, not a numpy array" % type(value).__name__}
     if not issubclass(type(value), _RETURNABLE):
         return {"error": "is a %s, not a number or array" % _type_name(value)}
     if issubclass(type(value), np.ndarray):
@@ -390,6 +393,8 @@ def _on_alarm(signum, frame):
 
 def _read_outputs(returned, wanted, room, time_budget):
     """Encode each wanted output; student objects run here too (__getitem__, __array__), so under a budget."""
+    if returned is None:
+        return {name: {"error": "was not returned: the function returned None"} for name in wanted}
     outputs = {}
     signal.setitimer(signal.ITIMER_REAL, time_budget)
     try:

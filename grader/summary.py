@@ -9,6 +9,7 @@ from rich.text import Text
 from grader.report import STATUS_MEANING, Report
 
 MAX_MESSAGES = 4
+_LEAD = {"mistake": "diagnosed", "cause": "cause", "observation": "measured"}
 
 
 def _failures(report: Report, function: str) -> list[str]:
@@ -48,19 +49,23 @@ def render(report: Report, console: Console) -> None:
         table.add_row(f"{mark} {name}", f"{function.score:g} / {function.max_score:g}",
                       f"{passed} / {len(function.cases)}")
     console.print(table)
-    for name in report.functions:
+    for name, function in report.functions.items():
         failures = _failures(report, name)
-        if not failures:
+        if not failures and function.primary is None:
             continue
         console.print(f"[bold]{name}[/]")
-        # The diagnosis first: it is the one line a student should read.
-        function = report.functions[name]
-        for mistake in function.diagnosis:
-            console.print(f"  [bold]diagnosed[/] [dim]({mistake.id})[/]: ", end="")
+        # The primary diagnosis first: it is the one line a student should read.
+        if function.primary is not None:
+            shown_id = "" if function.primary.kind == "observation" else f" [dim]({function.primary.id})[/]"
+            console.print(f"  [bold]{_LEAD[function.primary.kind]}[/]{shown_id}: ", end="")
+            console.print(function.primary.sentence, highlight=False, markup=False)
+        for mistake in function.diagnosis[1:]:
+            console.print(f"  [dim]also reproduced by ({mistake.id}):[/] ", end="")
             console.print(mistake.hint, highlight=False, markup=False)
         for observation in function.observations:
-            console.print("  [dim]measured:[/] ", end="")
-            console.print(observation, highlight=False, markup=False)
+            if function.primary is None or observation != function.primary.sentence:
+                console.print("  [dim]measured:[/] ", end="")
+                console.print(observation, highlight=False, markup=False)
         for line in failures[:MAX_MESSAGES]:
             console.print(f"  - {line}", highlight=False, markup=False)
         if len(failures) > MAX_MESSAGES:

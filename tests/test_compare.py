@@ -136,3 +136,15 @@ def test_a_mask_passes_only_when_exact(assignment):
     flipped[0, 0] = ~flipped[0, 0]
     assert not _verdict_with(assignment, case, "D1", nearly).passed
     assert not _verdict_with(assignment, case, "D1", flipped).passed
+def test_relative_error_is_not_shown_where_the_expected_value_is_about_zero():
+    expected = np.array([[0.0, 1e-310], [0.5, 0.25]])
+    actual = np.array([[0.1, 0.2], [0.5, 0.25]])
+    verdict = compare("dA1", actual, expected, TOL, hidden=False)
+    assert not verdict.passed and "relative" not in verdict.message
+    assert verdict.max_rel_error is None
+
+
+def test_relative_error_is_shown_over_the_entries_where_it_means_something():
+    expected = np.array([0.0, 2.0])
+    verdict = compare("dA1", np.array([1.0, 3.0]), expected, TOL, hidden=False)
+    assert "(relative 0.5;" in verdict.message and verdict.max_rel_error == 0.5

@@ -50,3 +50,14 @@ def test_syntax_error_in_one_cell_keeps_the_others():
     notes = runner.load_submission(notebook, "ipynb", namespace)
     assert namespace["ok"]() == 1
     assert notes["errors"] == ["SyntaxError: invalid syntax (cell 1, line 1)"]
+
+
+def test_a_list_or_tuple_output_is_refused_naming_its_type():
+    room = runner._Room(1000)
+    assert runner._encode([0.5, 1.5], room) == {"error": "is a Python list, not a numpy array"}
+    assert runner._encode((0.5,), room) == {"error": "is a Python tuple, not a numpy array"}
+
+
+def test_returning_none_loses_every_output_saying_so():
+    outputs = runner._read_outputs(None, {"dW1": ["dW1"], "dW2": ["dW2"]}, runner._Room(1000), 1.0)
+    assert outputs == {name: {"error": "was not returned: the function returned None"} for name in ("dW1", "dW2")}

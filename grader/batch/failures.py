@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
-
 from grader.report import CaseResult, FunctionResult
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -30,8 +28,3 @@ def message_kind(message: str) -> str:
     """A message with its numbers and positions blanked, so the same mistake groups across students."""
     return _POSITIONS.sub("…", _NUMBER.sub("#", message))
 
-
-def diagnoses(function: FunctionResult) -> list[dict[str, Any]]:
-    """The function's diagnosed mistakes (`diagnosis: [{id, hint}]`), empty when reports have none."""
-    entries = function.model_dump().get("diagnosis") or []
-    return [entry for entry in entries if isinstance(entry, dict) and entry.get("id")]

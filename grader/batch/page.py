@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 from grader.assignment import Assignment
-from grader.batch.failures import diagnoses, function_failures, message_kind
+from grader.batch.failures import function_failures, message_kind
 from grader.engine import GRADER_VERSION
 from grader.report import STATUS_MEANING, Report
 
@@ -77,17 +77,27 @@ def frequent_failures(reports: Mapping[str, Report], top: int = TOP_MESSAGES) ->
     return [(name, kind, count) for (name, kind), count in counts.most_common(top)]
 
 
-def frequent_diagnoses(reports: Mapping[str, Report], top: int = TOP_MESSAGES) -> list[tuple[str, str, str, int]]:
-    """(function, mistake id, hint, number of students) for the most common diagnosed mistakes."""
-    counts: collections.Counter[tuple[str, str]] = collections.Counter()
-    hints: dict[tuple[str, str], str] = {}
-    for report in reports.values():
+@dataclasses.dataclass(frozen=True)
+class DiagnosisGroup:
+    """The students whose function leads with the same named mistake or cause."""
+
+    function: str
+    id: str
+    sentence: str
+    students: list[str]
+
+
+def students_by_diagnosis(reports: Mapping[str, Report]) -> list[DiagnosisGroup]:
+    """Students grouped by the named mistake or cause their failed function leads with, largest group first."""
+    groups: dict[tuple[str, str], DiagnosisGroup] = {}
+    for student, report in reports.items():
         for name, function in report.functions.items():
-            for entry in diagnoses(function):
-                key = (name, str(entry["id"]))
-                hints.setdefault(key, str(entry.get("hint", "")))
-                counts[key] += 1
-    return [(name, mistake, hints[(name, mistake)], count) for (name, mistake), count in counts.most_common(top)]
+            primary = function.primary
+            if primary is None or primary.kind == "observation":
+                continue
+            group = groups.setdefault((name, primary.id), DiagnosisGroup(name, primary.id, primary.sentence, []))
+            group.students.append(student)
+    return sorted(groups.values(), key=lambda group: (-len(group.students), group.function, group.id))
 
 
 def _histogram_svg(bins: list[Bin]) -> str:
@@ -157,7 +167,7 @@ def summary_page(reports: Mapping[str, Report], assignment: Assignment) -> str:
         ("full marks", sum(report.score == report.max_score for report in reports.values())),
     ]
     failures = frequent_failures(reports)
-    mistakes = frequent_diagnoses(reports)
+    groups = students_by_diagnosis(reports)
     rates = pass_rates(reports, list(assignment.functions))
     generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     sections = [
@@ -176,8 +186,12 @@ def summary_page(reports: Mapping[str, Report], assignment: Assignment) -> str:
         "<h2>Most frequent failure messages</h2>",
         '<p class="muted">Numbers and positions are blanked (#, …) so the same mistake groups together.</p>',
         _table(["function", "message", "students"], failures) if failures else "<p>No failures.</p>",
-        "<h2>Most frequent diagnosed mistakes</h2>",
-        _table(["function", "mistake", "hint", "students"], mistakes) if mistakes
+        "<h2>Students by named mistake</h2>",
+        '<p class="muted">Each failed function leads with one diagnosis; students whose function leads with '
+        "the same named mistake or cause are grouped.</p>",
+        _table(["function", "mistake or cause", "what the students read", "students", "who"],
+               [(group.function, group.id, group.sentence, len(group.students), ", ".join(group.students))
+                for group in groups]) if groups
         else '<p class="muted">No diagnoses in these reports.</p>',
         "<h2>Students</h2>",
         _table(["student", "score", "status"],

@@ -10,13 +10,14 @@ import zlib
 
 import numpy as np
 import pytest
-from pydantic import ConfigDict
 
 from grader.assignment import load_assignment
 from grader.batch.inputs import Absent
-from grader.batch.page import BAR, PASS, frequent_diagnoses, frequent_failures, histogram, pass_rates, summary_page
+from grader.batch.page import (
+    BAR, PASS, frequent_failures, histogram, pass_rates, students_by_diagnosis, summary_page,
+)
 from grader.batch.run import absent_report, grade_batch
-from grader.report import FunctionResult, Report
+from grader.report import FunctionResult, PrimaryDiagnosis, Report
 from tests.batch.conftest import BROKEN, correct, mistaken, write_tree
 
 ASSIGNMENT = load_assignment()
@@ -35,12 +36,6 @@ def _failing(message: str) -> FunctionResult:
         "score": 0.0, "max_score": 15.0, "passed": False, "cases": [{
             "id": "cost-public", "visibility": "visible", "score": 0.0, "max_score": 3.0, "passed": False,
             "outputs": {"cost": {"scored": True, "points": 2.0, "score": 0.0, "passed": False, "message": message}}}]})
-
-
-class _Diagnosed(FunctionResult):
-    """A function result carrying `diagnosis`, as the diagnosing colleague's reports will."""
-
-    model_config = ConfigDict(extra="allow")
 
 
 def test_histogram_puts_zero_in_the_first_bin_and_full_marks_in_the_last():
@@ -67,17 +62,22 @@ def test_the_same_mistake_with_different_numbers_groups_across_students():
         (COST, "cost is not within tolerance: largest difference #", 2), (COST, "cost was not produced", 1)]
 
 
-def test_diagnosed_mistakes_are_counted_when_reports_have_them():
-    def diagnosed(mistake: str) -> FunctionResult:
-        return _Diagnosed.model_validate({**_failing("wrong").model_dump(),
-                                          "diagnosis": [{"id": mistake, "hint": f"revisit {mistake}"}]})
+def _led_by(kind: str, primary_id: str) -> FunctionResult:
+    """A failed cost function leading with this primary diagnosis."""
+    primary = {"kind": kind, "id": primary_id, "sentence": f"revisit {primary_id}"}
+    return _failing("wrong").model_copy(update={"primary": PrimaryDiagnosis.model_validate(primary)})
 
-    reports = {"a": _report("a", functions={COST: diagnosed("lambda-over-m")}),
-               "b": _report("b", functions={COST: diagnosed("lambda-over-m")}),
-               "c": _report("c", functions={COST: diagnosed("log10")})}
-    assert frequent_diagnoses(reports) == [(COST, "lambda-over-m", "revisit lambda-over-m", 2),
-                                           (COST, "log10", "revisit log10", 1)]
-    assert "revisit lambda-over-m" in summary_page(reports, ASSIGNMENT)
+
+def test_students_are_grouped_by_the_named_mistake_their_function_leads_with_largest_group_first():
+    reports = {"a": _report("a", functions={COST: _led_by("mistake", "cost.log10")}),
+               "b": _report("b", functions={COST: _led_by("mistake", "cost.l2-over-m")}),
+               "c": _report("c", functions={COST: _led_by("mistake", "cost.l2-over-m")}),
+               "d": _report("d", functions={COST: _led_by("cause", "not-defined")}),
+               "e": _report("e", functions={COST: _led_by("observation", "observation")})}
+    groups = [(group.id, group.students) for group in students_by_diagnosis(reports)]
+    assert groups == [("cost.l2-over-m", ["b", "c"]), ("cost.log10", ["a"]), ("not-defined", ["d"])]
+    page = summary_page(reports, ASSIGNMENT)
+    assert "<td>revisit cost.l2-over-m</td><td>2</td><td>b, c</td>" in page
 
 
 def test_page_says_so_when_reports_have_no_diagnoses():
