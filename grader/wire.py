@@ -265,12 +265,18 @@ def _too_many_values(body: bytes) -> bool:
     """
     if _structure_count(body) <= MAX_FRAME_VALUES:
         return False
-    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    unescaped = _unescaped(body)
     # Every string is a key or a value: more than 2 per value means too many values, and
     # keeps the string removal below to a bounded number of matches.
     if unescaped.count(b'"') > 4 * MAX_FRAME_VALUES + 2:
         return True
     return _structure_count(_STRING.sub(b"", unescaped)) > MAX_FRAME_VALUES
+
+
+def _unescaped(body: bytes) -> bytes:
+    """`body` without escaped backslashes and quotes: every quote left delimits a string (in valid JSON)."""
+    # In a string a backslash run pairs up from its start, so escaped backslashes go first.
+    return body.replace(b"\\\\", b"").replace(b'\\"', b"")
 
 
 def _take_frame(result: SandboxResult, body: bytes, calls: int, max_elements: int) -> str:

@@ -5,6 +5,7 @@ import io
 import json
 
 import numpy as np
+import pytest
 
 from grader.runner import _build_arg
 from grader.sandbox import Limits
@@ -163,3 +164,26 @@ def test_the_channel_cap_fits_the_largest_honest_run_and_little_more():
     honest = _largest_honest_channel(20, cap)
     assert len(honest) <= cap <= 1.25 * len(honest)
     assert decode_result(honest, calls=20).complete
+
+
+def _decoded_output(dtype: str, data: bytes, shape: list[int]):
+    frame = {"event": "call", "index": 0, "status": "returned",
+             "outputs": {"out": {"shape": shape, "dtype": dtype, "data": base64.b64encode(data).decode()}}}
+    return decode_result(frame_line(frame), calls=1).calls[0].outputs["out"]
+
+
+@pytest.mark.parametrize("dtype", ["|u1", "<f4", ">f8", "<U8", "|V8", "|O", "O", "<c16", "<M8[s]", ">i8"])
+def test_dtypes_outside_the_wire_format_are_refused(dtype):
+    value = _decoded_output(dtype, b"\0" * 8, [1])
+    assert isinstance(value, str) and "unsupported type" in value
+
+
+@pytest.mark.parametrize("dtype, data, expected", [
+    ("<f8", np.array([1.5]).tobytes(), np.array([1.5])),
+    ("<i8", np.array([-3]).tobytes(), np.array([-3])),
+    ("|b1", b"\x01", np.array([True])),
+], ids=["<f8", "<i8", "|b1"])
+def test_the_wire_dtypes_are_accepted(dtype, data, expected):
+    value = _decoded_output(dtype, data, [1])
+    assert type(value) is np.ndarray and value.dtype == expected.dtype
+    np.testing.assert_array_equal(value, expected)
