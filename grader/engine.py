@@ -18,7 +18,7 @@ from grader.assignment import Assignment, load_assignment
 from grader.checks import build_checks, plan_calls
 from grader.sandbox import Backend, Limits, RawRun, get_backend
 from grader.submission import Rejected, Submission
-from grader.wire import MAX_TEXT, SandboxResult, decode_result, encode_bundle
+from grader.wire import MAX_BAD_FRAMES, MAX_TEXT, SandboxResult, decode_result, encode_bundle, output_budget
 
 if TYPE_CHECKING:
     from grader.report import FunctionResult, Report
@@ -31,7 +31,6 @@ except importlib.metadata.PackageNotFoundError:  # running from a source tree th
 DEFAULT_TIMEOUT = 20.0
 CALL_SECONDS = 5.0
 LOAD_SECONDS = 5.0
-OUTPUT_LIMIT = 8 * 1024 * 1024
 STDOUT_LIMIT = 16 * 1024
 
 
@@ -59,6 +58,15 @@ def _outcome(raw: RawRun, result: SandboxResult, limits: Limits, calls: int) -> 
             f"the run used more than {mib} MiB of memory and was stopped; "
             f"{reported} of {calls} calls finished before that and were scored",
             f"not run: the memory limit of {mib} MiB was reached",
+        )
+    if result.flooded:
+        # Before the checks of what was read: the flood may have come before the runner's own frames.
+        return _Outcome(
+            "error",
+            f"the grader's output channel was flooded with malformed frames; it stopped reading after "
+            f"{MAX_BAD_FRAMES} of them, when {reported} of {calls} calls had reported (those were scored). "
+            "Never write to the grader's own file descriptors",
+            "not run: the grader's output channel was flooded with malformed frames",
         )
     if not result.loaded:
         return _Outcome(
@@ -88,7 +96,8 @@ def _outcome(raw: RawRun, result: SandboxResult, limits: Limits, calls: int) -> 
             "error",
             f"the run ended unexpectedly after {reported} of {calls} calls"
             + (f" (exit code {raw.exit_code})" if raw.exit_code else "")
-            + "; does your code call exit() or kill the process?",
+            + ("; its output channel carried malformed frames: never write to the grader's own file descriptors"
+               if result.problems else "; does your code call exit() or kill the process?"),
             "not run: the run ended unexpectedly before this call",
         )
     return _Outcome("graded", "graded", "")
@@ -189,7 +198,7 @@ def grade(
         preamble=assignment.preamble,
         call_seconds=min(CALL_SECONDS, limits.wall_seconds),
         load_seconds=min(LOAD_SECONDS, limits.wall_seconds),
-        output_limit=OUTPUT_LIMIT,
+        output_limit=output_budget(limits.stdout_bytes),
         stdout_limit=STDOUT_LIMIT,
     )
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:

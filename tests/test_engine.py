@@ -187,3 +187,23 @@ def test_values_of_vanishing_scale_earn_no_derived_output_nor_the_inputs_point(a
     }
     assert earned == set()
     assert report.score == 0
+
+
+def test_a_flood_of_bad_frames_keeps_earlier_calls_and_says_the_channel_was_flooded():
+    source = _replace_function(
+        correct_source(), "backward_propagation_with_dropout",
+        "def backward_propagation_with_dropout(X, Y, cache, keep_prob):\n"
+        "    import os, stat\n"
+        "    for fd in range(3, 64):\n"
+        "        try:\n"
+        "            if stat.S_ISFIFO(os.fstat(fd).st_mode):\n"
+        "                os.write(fd, b'\\x1egrader-frame {\\n' * 1000)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return {}\n",
+    )
+    report = grade_source(source)
+    assert report.status == "error"
+    assert "flooded with malformed frames" in report.message
+    assert report.score == 65
+    assert "flooded" in report.functions["backward_propagation_with_dropout"].cases[-1].message

@@ -5,9 +5,23 @@ import io
 import json
 
 import numpy as np
+import pytest
 
 from grader.runner import _build_arg
-from grader.wire import Call, decode_array, decode_result, encode_bundle, frame_line, _Array
+from grader.sandbox import Limits
+from grader.wire import (
+    FRAME_PREFIX,
+    MAX_BAD_FRAMES,
+    MAX_FRAME_VALUES,
+    MAX_TEXT,
+    Call,
+    _Array,
+    decode_array,
+    decode_result,
+    encode_bundle,
+    frame_line,
+    output_budget,
+)
 
 
 def _bundle(**overrides):
@@ -75,3 +89,101 @@ def test_unknown_dtypes_and_lying_sizes_are_refused():
 def test_lines_without_the_frame_prefix_are_ignored():
     result = decode_result(b'{"event": "done"}\nrandom noise\n', calls=1)
     assert not result.loaded and not result.complete and not result.problems
+
+
+# ---------------------------------------------------------------- a flooded channel
+
+
+def _loaded():
+    return frame_line({"event": "loaded", "errors": [], "skipped": []})
+
+
+def _missing(index):
+    return frame_line({"event": "call", "index": index, "status": "missing", "message": "f is not defined"})
+
+
+def test_reading_stops_after_max_bad_frames_and_marks_the_run_flooded():
+    bad = FRAME_PREFIX + b"{\n"
+    stdout = _loaded() + _missing(0) + bad * (MAX_BAD_FRAMES - 1) + _missing(1) + bad + _missing(2)
+    result = decode_result(stdout, calls=3)
+    assert result.flooded and not result.complete
+    assert sorted(result.calls) == [0, 1]
+    assert len(result.problems) == MAX_BAD_FRAMES
+
+
+def test_fewer_bad_frames_than_the_limit_leave_the_run_intact():
+    stdout = _loaded() + (FRAME_PREFIX + b"{\n") * (MAX_BAD_FRAMES - 1) + _missing(0)
+    result = decode_result(stdout + frame_line({"event": "done", "stdout": "", "stdout_bytes": 0}), calls=1)
+    assert result.complete and not result.flooded
+
+
+def test_unplanned_repeated_and_second_loaded_or_done_frames_all_count_as_bad():
+    done = frame_line({"event": "done", "stdout": "", "stdout_bytes": 0})
+    extras = [_missing(0), _missing(5), _loaded(), done]
+    stdout = _loaded() + _missing(0) + done + b"".join(extras * (MAX_BAD_FRAMES // len(extras)))
+    result = decode_result(stdout, calls=1)
+    assert result.flooded
+
+
+def test_a_frame_with_too_many_values_is_refused_before_it_is_parsed():
+    outputs = ",".join(f'"o{number}": {{"error": "x"}}' for number in range(MAX_FRAME_VALUES))
+    stdout = FRAME_PREFIX + b'{"event": "call", "index": 0, "status": "returned", "outputs": {' + outputs.encode() + b"}}\n"
+    result = decode_result(stdout, calls=1)
+    assert 0 not in result.calls and result.problems == [f"frame with more than {MAX_FRAME_VALUES} values"]
+
+
+def test_punctuation_inside_strings_is_not_counted_as_values():
+    text = 'ValueError: shapes (5,3) and [3,{2}] \\"do not", align\\\\' * 40
+    loaded = frame_line({"event": "loaded", "errors": [text[:MAX_TEXT]] * 100, "skipped": ["cell 3, line 4"] * 100})
+    done = frame_line({"event": "done", "stdout": "[0, 1, {2}], " * 1300, "stdout_bytes": 16900})
+    result = decode_result(loaded + _missing(0) + done, calls=1)
+    assert result.complete and result.problems == [] and len(result.load_errors) == 100
+
+
+def test_frames_are_found_without_splitting_the_channel_into_lines():
+    stdout = b"\n" * 1000 + _loaded() + b"noise" + FRAME_PREFIX + b"not at a line start\n" + _missing(0)
+    result = decode_result(stdout, calls=1)
+    assert result.loaded and 0 in result.calls and result.problems == []
+
+
+def _largest_honest_channel(calls: int, channel_bytes: int) -> bytes:
+    """Every frame at its largest: all output bytes in arrays, every text as long and escaped as it can be."""
+    text = "\U0001f600" * 630  # one character, 12 bytes of JSON: the runner's longest message
+    array = np.zeros(output_budget(channel_bytes) // 8)
+    loaded = frame_line({"event": "loaded", "errors": [text] * 100, "skipped": ["cell 99, line 9999"] * 100})
+    first = frame_line({"event": "call", "index": 0, "status": "returned", "outputs": {"out": _array_frame(array)}})
+    others = b"".join(
+        frame_line({"event": "call", "index": index, "status": "exception", "message": text}) for index in range(1, calls)
+    )
+    done = frame_line({"event": "done", "stdout": "\ufffd" * 16 * 1024, "stdout_bytes": 10**9})
+    return loaded + first + others + done
+
+
+def test_the_channel_cap_fits_the_largest_honest_run_and_little_more():
+    cap = Limits().stdout_bytes
+    honest = _largest_honest_channel(20, cap)
+    assert len(honest) <= cap <= 1.25 * len(honest)
+    assert decode_result(honest, calls=20).complete
+
+
+def _decoded_output(dtype: str, data: bytes, shape: list[int]):
+    frame = {"event": "call", "index": 0, "status": "returned",
+             "outputs": {"out": {"shape": shape, "dtype": dtype, "data": base64.b64encode(data).decode()}}}
+    return decode_result(frame_line(frame), calls=1).calls[0].outputs["out"]
+
+
+@pytest.mark.parametrize("dtype", ["|u1", "<f4", ">f8", "<U8", "|V8", "|O", "O", "<c16", "<M8[s]", ">i8"])
+def test_dtypes_outside_the_wire_format_are_refused(dtype):
+    value = _decoded_output(dtype, b"\0" * 8, [1])
+    assert isinstance(value, str) and "unsupported type" in value
+
+
+@pytest.mark.parametrize("dtype, data, expected", [
+    ("<f8", np.array([1.5]).tobytes(), np.array([1.5])),
+    ("<i8", np.array([-3]).tobytes(), np.array([-3])),
+    ("|b1", b"\x01", np.array([True])),
+], ids=["<f8", "<i8", "|b1"])
+def test_the_wire_dtypes_are_accepted(dtype, data, expected):
+    value = _decoded_output(dtype, data, [1])
+    assert type(value) is np.ndarray and value.dtype == expected.dtype
+    np.testing.assert_array_equal(value, expected)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from grader import wire
 from grader.wire import FRAME_PREFIX, ALLOWED_DTYPES, SandboxResult, _Array, decode_array, decode_result, frame_line
 
 CALLS = 20
@@ -169,3 +170,41 @@ def test_expected_frames_carry_only_json_scalars():
     """The runner's frames are JSON: no field of a call frame holds anything but plain data."""
     line = frame_line({"event": "call", "index": 0, "status": "returned", "outputs": {}})
     assert json.loads(line[len(FRAME_PREFIX):]) == {"event": "call", "index": 0, "status": "returned", "outputs": {}}
+
+
+def _structure(value) -> int:
+    """Commas and opening brackets a JSON text of `value` has outside its strings."""
+    if isinstance(value, (list, dict)):
+        items = value.values() if isinstance(value, dict) else value
+        return max(len(value) - 1, 0) + 1 + sum(_structure(item) for item in items)
+    return 0
+
+
+tricky_text = st.text(alphabet='"\\,[{]}: aé\U0001f600\n', max_size=12)
+tricky_json = st.recursive(
+    st.none() | st.integers() | tricky_text,
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(tricky_text, children, max_size=5),
+    max_leaves=40,
+)
+
+
+def _dumps(value, indent, ascii_only) -> bytes:
+    return json.dumps(value, indent=indent, ensure_ascii=ascii_only).encode()
+
+
+@SETTINGS
+@given(tricky_json, st.sampled_from([None, 0, 2]), st.booleans())
+def test_strings_are_found_exactly_however_they_and_the_spaces_look(value, indent, ascii_only):
+    structure = wire._STRING.sub(b"", wire._unescaped(_dumps(value, indent, ascii_only)))
+    assert wire._structure_count(structure) == _structure(value)
+
+
+@SETTINGS
+@given(tricky_json, st.sampled_from([None, 0, 2]), st.booleans())
+@example({str(key): ",,,," for key in range(8)}, None, True)  # 32 quotes: as many as 8 values can have
+@example({str(key): ",,,," for key in range(9)}, None, True)
+@example([",,,,"] * 8, 1, True)
+def test_too_many_values_holds_exactly_at_the_limit(value, indent, ascii_only):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(wire, "MAX_FRAME_VALUES", 8)
+        assert wire._too_many_values(_dumps(value, indent, ascii_only)) == (_structure(value) > 8)

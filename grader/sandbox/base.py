@@ -26,8 +26,12 @@ class Limits:
     file_bytes: int = 16 * 1024 * 1024
     tmpfs_bytes: int = 32 * 1024 * 1024
     open_files: int = 256
-    stdout_bytes: int = 32 * 1024 * 1024
-    """Most bytes read back from the runner's stdout; the rest is dropped."""
+    stdout_bytes: int = 12 * 1024 * 1024
+    """Most bytes read back from the runner's stdout (its output channel); the rest is dropped.
+
+    The engine gives the runner an output budget that fits (`grader.wire.output_budget`), so
+    only a hostile run reaches it, and it bounds what such a run makes the host hold and parse.
+    """
 
 
 @dataclasses.dataclass(frozen=True)

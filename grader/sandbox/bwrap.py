@@ -262,7 +262,6 @@ class BwrapBackend:
                 cwd=workdir,
                 env={},
                 preexec=_enter_sandbox(workdir, host_id, limits),
-                end_on_overflow=True,
             )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)

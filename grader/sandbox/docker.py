@@ -28,7 +28,7 @@ from pathlib import Path
 
 import docker
 import requests
-from docker.types import LogConfig, Ulimit
+from docker.types import HostConfig, LogConfig, Ulimit
 
 from grader.sandbox.base import RUNNER_PATH, Limits, RawRun
 from grader.sandbox.errors import DaemonUnreachable, ImageMissing, SandboxUnavailable
@@ -305,6 +305,49 @@ def _raw_socket(attached: object) -> socket.socket:
     return getattr(attached, "_sock", attached)  # type: ignore[return-value]
 
 
+def container_config(image: str, command: Sequence[str], limits: Limits, api_version: str) -> dict[str, object]:
+    """Keyword arguments for APIClient.create_container: every limit and lock of the sandbox.
+
+    A plain function of its arguments (no daemon needed), so tests can check every setting.
+    """
+    host_config = HostConfig(
+        version=api_version,
+        network_mode="none",
+        read_only=True,
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        mem_limit=limits.memory_bytes,
+        memswap_limit=limits.memory_bytes,
+        pids_limit=limits.pids,
+        nano_cpus=int(limits.cpus * 1e9),
+        ulimits=[
+            Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
+            Ulimit(name="fsize", soft=limits.file_bytes, hard=limits.file_bytes),
+            Ulimit(name="core", soft=0, hard=0),
+            # Zero bytes of POSIX message queues: /dev/mqueue stays unwritable.
+            Ulimit(name="msgqueue", soft=0, hard=0),
+        ],
+        tmpfs={"/tmp": f"rw,nosuid,nodev,noexec,size={limits.tmpfs_bytes},mode=1777"},
+        # No /dev/shm: it would be a second writable place outside the tmpfs.
+        ipc_mode="none",
+        log_config=LogConfig(type=LogConfig.types.NONE),
+        # If the host runs short of memory, the sandbox dies first.
+        oom_score_adj=1000,
+    )
+    return {
+        "image": image,
+        "command": list(command),
+        "user": SANDBOX_USER,
+        "working_dir": "/tmp",
+        "hostname": "sandbox",
+        "environment": ENVIRONMENT,
+        "labels": {LABEL: "1", OWNER_LABEL: owner()},
+        "stdin_open": True,
+        "tty": False,
+        "host_config": host_config,
+    }
+
+
 class DockerBackend:
     """Runs the runner baked into the sandbox image, one new container per run."""
 
@@ -338,7 +381,9 @@ class DockerBackend:
     def run(self, bundle: bytes, limits: Limits) -> RawRun:
         """Run the command on `bundle` in a fresh container; never raises for what the code inside does."""
         try:
-            container_id = self._client.create_container(**self._container_config(limits))["Id"]
+            container_id = self._client.create_container(
+                **container_config(self.image, self._command, limits, self._client.api_version)
+            )["Id"]
         except docker.errors.ImageNotFound:
             raise ImageMissing(f"the sandbox image {self.image} is gone; run `make image`") from None
         except _SOCKET_ERRORS as exc:
@@ -351,44 +396,6 @@ class DockerBackend:
         finally:
             if _remove(self._client, container_id):
                 _PROCESS.discard(container_id)
-
-    def _container_config(self, limits: Limits) -> dict[str, object]:
-        """Keyword arguments for APIClient.create_container: every limit and lock of the sandbox."""
-        host_config = self._client.create_host_config(
-            network_mode="none",
-            read_only=True,
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            mem_limit=limits.memory_bytes,
-            memswap_limit=limits.memory_bytes,
-            pids_limit=limits.pids,
-            nano_cpus=int(limits.cpus * 1e9),
-            ulimits=[
-                Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
-                Ulimit(name="fsize", soft=limits.file_bytes, hard=limits.file_bytes),
-                Ulimit(name="core", soft=0, hard=0),
-                # Zero bytes of POSIX message queues: /dev/mqueue stays unwritable.
-                Ulimit(name="msgqueue", soft=0, hard=0),
-            ],
-            tmpfs={"/tmp": f"rw,nosuid,nodev,noexec,size={limits.tmpfs_bytes},mode=1777"},
-            # No /dev/shm: it would be a second writable place outside the tmpfs.
-            ipc_mode="none",
-            log_config=LogConfig(type=LogConfig.types.NONE),
-            # If the host runs short of memory, the sandbox dies first.
-            oom_score_adj=1000,
-        )
-        return {
-            "image": self.image,
-            "command": self._command,
-            "user": SANDBOX_USER,
-            "working_dir": "/tmp",
-            "hostname": "sandbox",
-            "environment": ENVIRONMENT,
-            "labels": {LABEL: "1", OWNER_LABEL: owner()},
-            "stdin_open": True,
-            "tty": False,
-            "host_config": host_config,
-        }
 
     def _drive(self, container_id: str, bundle: bytes, limits: Limits) -> RawRun:
         """Attach, start, exchange bytes under the deadline, then collect how the run ended."""

@@ -32,10 +32,8 @@ SANDBOX_ENV = {
 }
 
 
-def _read_capped(
-    stream, limit: int, sink: bytearray, overflow: list[bool], on_overflow: Callable[[], None] | None = None
-) -> None:
-    """Read a pipe to its end, keeping at most `limit` bytes (the rest is drained and dropped)."""
+def _read_capped(stream, limit: int, sink: bytearray, overflow: list[bool], on_overflow: Callable[[], None]) -> None:
+    """Read a pipe to its end, keeping at most `limit` bytes; past that, call `on_overflow` once and drop the rest."""
     while True:
         chunk = stream.read(65536)
         if not chunk:
@@ -44,7 +42,7 @@ def _read_capped(
         if room > 0:
             sink += chunk[:room]
         if len(chunk) > room:
-            if not overflow[0] and on_overflow is not None:
+            if not overflow[0]:
                 on_overflow()
             overflow[0] = True
 
@@ -122,12 +120,11 @@ def run_child(
     cwd: str,
     env: dict[str, str],
     preexec: Callable[[], None],
-    end_on_overflow: bool = False,
 ) -> RawRun:
     """Start `command` in its own session, feed it `bundle`, collect its capped output under the wall timeout.
 
-    With `end_on_overflow` the run is killed as soon as stdout passes its cap, instead of
-    being drained until it ends or times out.
+    The run is killed as soon as stdout passes its cap: draining an endless writer until
+    the timeout would cost the host a core for the whole wall time.
     """
     started = time.monotonic()
     process = subprocess.Popen(
@@ -140,20 +137,17 @@ def run_child(
         preexec_fn=preexec,
         start_new_session=True,
     )
-    return _supervise(process, bundle, limits, started, end_on_overflow)
+    return _supervise(process, bundle, limits, started)
 
 
-def _supervise(
-    process: subprocess.Popen, bundle: bytes, limits: Limits, started: float, end_on_overflow: bool
-) -> RawRun:
+def _supervise(process: subprocess.Popen, bundle: bytes, limits: Limits, started: float) -> RawRun:
     stdout, stderr = bytearray(), bytearray()
     stdout_overflow = [False]
-    on_overflow = process.kill if end_on_overflow else None
     pumps = [
         threading.Thread(target=_write_all, args=(process.stdin, bundle), daemon=True),
         threading.Thread(
             target=_read_capped,
-            args=(process.stdout, limits.stdout_bytes, stdout, stdout_overflow, on_overflow),
+            args=(process.stdout, limits.stdout_bytes, stdout, stdout_overflow, process.kill),
             daemon=True,
         ),
         threading.Thread(target=_read_tail, args=(process.stderr, DIAGNOSTIC_BYTES, stderr), daemon=True),

@@ -1,4 +1,4 @@
-"""Docker backend pieces that need no daemon: the image tag, the stream demuxer, the socket exchange."""
+"""Docker backend pieces that need no daemon: the container settings, the image tag, the stream demuxer, the socket exchange."""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from grader.sandbox.base import Limits
 from grader.sandbox.docker import (
     DIAGNOSTICS_BYTES,
+    ENVIRONMENT,
+    RUNNER_COMMAND,
     _Demux,
     _exchange,
     _owner_gone,
+    container_config,
     image_tag,
     owner,
 )
@@ -24,6 +28,76 @@ from grader.sandbox.errors import ImageMissing
 
 def _frame(stream: int, payload: bytes) -> bytes:
     return struct.pack(">BxxxL", stream, len(payload)) + payload
+
+
+LIMITS = Limits(memory_bytes=300 * 1024 * 1024, pids=48, tmpfs_bytes=8 * 1024 * 1024)
+
+
+def _config() -> dict:
+    return container_config("grader-sandbox:test", RUNNER_COMMAND, LIMITS, "1.41")
+
+
+def _host() -> dict:
+    return _config()["host_config"]
+
+
+def test_container_has_no_network() -> None:
+    assert _host()["NetworkMode"] == "none"
+
+
+def test_container_drops_every_capability_and_adds_none() -> None:
+    host = _host()
+    assert host["CapDrop"] == ["ALL"] and not host.get("CapAdd") and not host.get("Privileged")
+
+
+def test_container_root_file_system_is_read_only() -> None:
+    assert _host()["ReadonlyRootfs"] is True
+
+
+def test_container_cannot_gain_privileges() -> None:
+    assert "no-new-privileges" in _host()["SecurityOpt"]
+
+
+def test_container_runs_as_a_non_root_user() -> None:
+    user, _, group = _config()["user"].partition(":")
+    assert user.isdigit() and int(user) != 0 and group.isdigit() and int(group) != 0
+
+
+def test_container_memory_has_no_swap_beyond_it() -> None:
+    host = _host()
+    assert host["Memory"] == host["MemorySwap"] == LIMITS.memory_bytes
+
+
+def test_container_processes_are_limited() -> None:
+    assert _host()["PidsLimit"] == LIMITS.pids
+
+
+def test_container_only_writable_place_is_a_small_noexec_tmpfs() -> None:
+    tmpfs = _host()["Tmpfs"]
+    assert list(tmpfs) == ["/tmp"]
+    options = tmpfs["/tmp"].split(",")
+    assert {"noexec", "nosuid", "nodev", f"size={LIMITS.tmpfs_bytes}"} <= set(options)
+
+
+def test_container_mounts_nothing_from_the_host() -> None:
+    host = _host()
+    assert not any(host.get(key) for key in ("Binds", "Mounts", "VolumesFrom", "Devices"))
+    assert "volumes" not in _config()
+
+
+def test_container_environment_is_fixed_not_the_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADER_HOST_SECRET", "must not reach the sandbox")
+    allowed = {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONDONTWRITEBYTECODE", "HOME", "LANG", "PATH"}
+    assert _config()["environment"] == ENVIRONMENT and set(ENVIRONMENT) <= allowed
+    assert not any("GRADER_HOST_SECRET" in str(value) for value in _config().values())
+
+
+def test_container_writes_no_host_logs() -> None:
+    assert _host()["LogConfig"]["Type"] == "none"
+
+
+def test_container_has_no_ipc_namespace_to_share() -> None:
+    assert _host()["IpcMode"] == "none"
 
 
 def _tree(root: Path, dockerfile: str = "FROM scratch\n", runner: str = "print(1)\n") -> Path:
