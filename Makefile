@@ -14,7 +14,7 @@ help:
 	@echo "make testcases  regenerate testcases/generated/ from the case files and reference/"
 	@echo "make schema     regenerate grader/schema/report.v1.json from the report model"
 	@echo "make image      build the sandbox image (falls back to a debootstrap base offline)"
-	@echo "make bench      measure grading speed (single grade, batch, service)"
+	@echo "make bench      measure grading speed (single grade, batch, service, queue), hostile-run cost, diagnosis"
 
 setup:
 	PYTHON=$(PYTHON) bash scripts/setup.sh
@@ -45,6 +45,8 @@ bench: image
 	$(PYTHON) bench/batch_bench.py
 	$(PYTHON) bench/service_bench.py
 	$(PYTHON) bench/queue_bench.py
+	$(PYTHON) bench/hostile_bench.py
+	$(PYTHON) bench/diagnosis_eval.py
 
 clean:
 	rm -rf out/ .pytest_cache/ build/ *.egg-info
