@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -28,6 +28,8 @@ from grader.service.signing import parse_secret
 
 class LtiPlatform(BaseModel):
     """How we obtain LTI 1.3 AGS tokens from one platform (our tool's registration there)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     client_id: str = Field(description="Client id the platform issued to this tool.")
     token_url: str = Field(description="The platform's OAuth 2 token endpoint (also the JWT `aud`).")
@@ -55,6 +57,9 @@ class LtiPlatform(BaseModel):
 
 class ClientSettings(BaseModel):
     """One LMS allowed to post submissions."""
+
+    # A misspelt key would otherwise drop a secret or an origin list without a word.
+    model_config = ConfigDict(extra="forbid")
 
     secret: SecretStr = Field(description="`whsec_` secret the client signs its requests with.")
     callback_secret: SecretStr | None = Field(

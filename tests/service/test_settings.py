@@ -134,3 +134,15 @@ def test_a_token_url_with_user_information_is_a_config_error():
     with pytest.raises(ValidationError, match="user information"):
         load_settings(clients={"lms": _client("lms", lti=_platform(token_url="https://lms.example.edu@x.test/token",
                                                              origins=["https://lms.example.edu"]))})
+
+
+@pytest.mark.parametrize("where", ["client", "lti"])
+def test_a_misspelt_key_in_a_client_is_a_config_error(where):
+    # A typo must not silently drop a secret or an origin list.
+    client = _client("lms", callback_origins=["https://lms.example.edu"], lti=_platform(origins=["https://lms.example.edu"]))
+    if where == "client":
+        client["callback_secrt"] = _secret("typo")
+    else:
+        client["lti"]["orgins"] = ["https://other.example.edu"]
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        load_settings(clients={"lms": client})
