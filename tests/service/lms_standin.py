@@ -143,8 +143,10 @@ class StandInLms:
             extra = {"retry-after": behaviour.retry_after} if behaviour.retry_after else {}
             return behaviour.fail_status, extra
         event = json.loads(body)
-        if event.get("type") != "grading.completed" or "data" not in event:
-            self.error(f"callback {msg_id} is not a grading.completed event")
+        if event.get("type") not in ("grading.completed", "grading.held") or "data" not in event:
+            self.error(f"callback {msg_id} is not a grading.completed or grading.held event")
+        elif event["type"] == "grading.held" and "score" in event["data"]:
+            self.error(f"held callback {msg_id} carries a score")
         with self.lock:
             if msg_id in self.callbacks:
                 self.duplicates += 1

@@ -46,3 +46,21 @@ def test_lti_submissions_get_a_score_delivery():
     assert (callback.kind, score.kind) == ("callback", "lti")
     assert score.url == "http://127.0.0.1:9/li/3/scores?x=1"
     assert json.loads(score.payload)["userId"] == "u9"
+
+
+HELD = Result(status="internal_error", score=0.0, max_score=0.0,
+              report={"status": "internal_error", "score": 0.0, "message": "a person will look at it"})
+
+
+def test_an_internal_error_is_sent_as_held_without_a_score():
+    event = json.loads(callback_body(_job(), HELD, WHEN))
+    assert event["type"] == "grading.held"
+    assert event["data"] == {
+        "job_id": "job_1", "assignment": "reg", "student_id": "s1", "filename": "f.py",
+        "submission_sha256": "abc", "status": "internal_error", "message": "a person will look at it",
+    }
+
+
+def test_an_internal_error_sends_no_score_to_the_lms():
+    job = _job(lti={"lineitem_url": "http://127.0.0.1:9/lineitems/1", "user_id": "u1"})
+    assert [delivery.kind for delivery in plan_deliveries(job, HELD, WHEN)] == ["callback"]
