@@ -19,10 +19,15 @@ def run_worker(
     """Consume the settings' queue until stopped, `concurrency` processes each grading one job at a time.
 
     Fails before consuming anything when the sandbox cannot run here, so a misconfigured
-    machine never takes jobs only to fail them.
+    machine never takes jobs only to fail them; waits (consuming nothing) while the sandbox
+    is down, e.g. a Docker daemon that is restarting.
     """
     from grader.sandbox import get_backend
+    from grader.sandbox.health import process_gate
 
+    gate = process_gate(backend)
+    if not gate.check_now():
+        gate.wait_until_up()
     get_backend(backend)
     app = make_app(settings, backend=backend)
     app.worker_main([
