@@ -22,10 +22,10 @@ class QueueSettings(BaseSettings):
     result_backend_url: str | None = Field(default=None, description="Redis URL of task results; default: the broker.")
     queue_name: str = Field(default="grader", description="Celery queue that grading tasks go to.")
     grade_timeout_cap_seconds: float = Field(
-        default=120.0, gt=0, description="Longest sandbox wall time a worker grants a job (asked-for timeouts are capped)."
+        default=50.0, gt=0, description="Longest sandbox wall time a worker grants a job (asked-for timeouts are capped)."
     )
     visibility_timeout_seconds: float = Field(
-        default=300.0, description="Seconds before Redis hands an unacknowledged task to another worker."
+        default=120.0, description="Seconds before Redis hands an unacknowledged task to another worker."
     )
     restore_interval_seconds: float = Field(
         default=10.0, gt=0, description="How often each worker looks for tasks whose worker vanished."
