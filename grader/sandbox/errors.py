@@ -3,9 +3,7 @@
 Nothing a submission does raises these: a backend reports that in its RawRun.
 """
 
-from grader.errors import SandboxOutage, SandboxUnavailable
-
-__all__ = ["DaemonUnreachable", "ImageMissing", "SandboxOutage", "SandboxUnavailable"]
+from grader.errors import SandboxOutage
 
 
 class DaemonUnreachable(SandboxOutage):

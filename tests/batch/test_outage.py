@@ -18,6 +18,7 @@ from grader.batch.run import LOG_NAME, grade_batch
 from grader.errors import SandboxOutage
 from grader.sandbox.docker import LABEL, OWNER_LABEL
 from tests.batch.conftest import correct, write_tree
+from tests.queue.conftest import children
 from tests.sandbox.conftest import proxy  # noqa: F401  (re-used fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
@@ -50,9 +51,24 @@ def _cut_after_first_report(proxy, out: Path, outage_seconds: float, restored: l
     return thread
 
 
-def _orphans(docker_client) -> list[str]:
-    return [container["Id"][:12] for container in docker_client.containers(all=True, filters={"label": LABEL})
-            if not Path(f"/proc/{container['Labels'][OWNER_LABEL].split(':')[1]}").exists()]
+class _Workers:
+    """The pids of this test's batch workers (children of this process), seen while the batch runs."""
+
+    def __init__(self) -> None:
+        self.pids: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.1):
+            self.pids |= {str(pid) for pid in children(os.getpid())}
+
+    def containers_left(self, docker_client) -> list[str]:
+        self._stop.set()
+        self._thread.join(5)
+        return [container["Id"][:12] for container in docker_client.containers(all=True, filters={"label": LABEL})
+                if container["Labels"][OWNER_LABEL].split(":")[1] in self.pids]
 
 
 def test_the_batch_waits_out_an_outage_and_every_student_gets_a_true_grade(
@@ -62,6 +78,7 @@ def test_the_batch_waits_out_an_outage_and_every_student_gets_a_true_grade(
     out = tmp_path / "out"
     restored: list[float] = []
     cutter = _cut_after_first_report(proxy, out, 3.0, restored)
+    workers = _Workers()
     lines = io.StringIO()
     result = grade_batch(_class(tmp_path), out, jobs=2, backend="docker", progress=LogProgress(lines, interval=3600),
                          sandbox_wait=60)
@@ -75,7 +92,7 @@ def test_the_batch_waits_out_an_outage_and_every_student_gets_a_true_grade(
     assert "the sandbox does not answer" in text and "grading resumes" in text
     first_after = min(os.stat(path).st_mtime for path in _reports(out) if os.stat(path).st_mtime >= restored[0])
     print(f"\nMEASURED batch: first report written {first_after - restored[0]:.2f} s after the sandbox returned")
-    assert _orphans(docker_client) == []
+    assert workers.containers_left(docker_client) == []
 
 
 def test_the_batch_stops_when_the_sandbox_stays_away_and_keeps_what_it_graded(
@@ -84,6 +101,7 @@ def test_the_batch_stops_when_the_sandbox_stays_away_and_keeps_what_it_graded(
     monkeypatch.setenv("DOCKER_HOST", proxy.url)
     out = tmp_path / "out"
     cutter = _cut_after_first_report(proxy, out, 0.0, [])
+    workers = _Workers()
     lines = io.StringIO()
     with pytest.raises(SandboxOutage, match="did not return within 0:02"):
         grade_batch(_class(tmp_path), out, jobs=2, backend="docker", progress=LogProgress(lines, interval=3600),
@@ -96,4 +114,4 @@ def test_the_batch_stops_when_the_sandbox_stays_away_and_keeps_what_it_graded(
     resumed = grade_batch(_class(tmp_path), out, jobs=2, backend="docker", progress=LogProgress(io.StringIO()))
     assert resumed.resumed == len(kept) and resumed.graded == CLASS_SIZE - len(kept)
     assert {report.status for report in resumed.reports.values()} == {"graded"}
-    assert _orphans(docker_client) == []
+    assert workers.containers_left(docker_client) == []

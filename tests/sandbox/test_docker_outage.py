@@ -8,12 +8,11 @@ from __future__ import annotations
 import threading
 import time
 
-import docker
 import pytest
 
 from grader.errors import SandboxOutage
 from grader.sandbox.base import Limits
-from grader.sandbox.docker import LABEL, DockerBackend, connect, probe
+from grader.sandbox.docker import OWNER_LABEL, DockerBackend, connect, owner, probe
 from tests.sandbox.contract import PROBE_COMMAND
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
@@ -30,20 +29,16 @@ def proxied(proxy, monkeypatch):
     client.close()
 
 
-def _mine(docker_client: docker.APIClient, container_id: str) -> list[dict]:
-    return docker_client.containers(all=True, filters={"label": LABEL, "id": container_id})
-
-
 def test_a_daemon_that_goes_away_mid_run_is_an_outage_not_a_timeout(proxy, proxied, sandbox_image, docker_client):
     backend = DockerBackend(sandbox_image, command=PROBE_COMMAND, client=proxied)
-    seen_before = {c["Id"] for c in docker_client.containers(all=True, filters={"label": LABEL})}
     threading.Timer(2.0, proxy.cut).start()
     with pytest.raises(SandboxOutage):
         backend.run(SLEEPER, Limits(wall_seconds=15))
+    mine = {"label": f"{OWNER_LABEL}={owner()}"}
+    assert len(docker_client.containers(all=True, filters=mine)) == 1, "the run could not remove its container"
     proxy.restore()
     probe(sandbox_image)
-    left = [c for c in docker_client.containers(all=True, filters={"label": LABEL}) if c["Id"] not in seen_before]
-    assert left == [], "the probe after the outage removes the container the run could not remove"
+    assert docker_client.containers(all=True, filters=mine) == [], "the probe removes it once the daemon answers"
 
 
 def test_a_daemon_that_does_not_answer_at_create_is_an_outage(proxy, proxied, sandbox_image):
