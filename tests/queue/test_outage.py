@@ -5,6 +5,7 @@ The worker reaches the real daemon through a proxy the test cuts and restores (t
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -44,3 +45,17 @@ def test_a_worker_requeues_through_an_outage_and_every_job_gets_its_true_grade(
     left = [c["Id"][:12] for c in docker_client.containers(all=True, filters={"label": LABEL})
             if c["Labels"][OWNER_LABEL].split(":")[1] in ours]
     assert left == []
+
+
+def test_a_worker_started_while_the_daemon_is_down_waits_then_grades(
+    start_worker, celery_queue, proxy, sandbox_image,  # noqa: F811
+):
+    proxy.cut()
+    threading.Timer(3.0, proxy.restore).start()
+    started = time.monotonic()
+    worker = start_worker("late", backend="docker", DOCKER_HOST=proxy.url, GRADER_GRADE_FUNCTION="grader.engine:grade")
+    assert time.monotonic() - started >= 3.0, "the worker consumed nothing before the daemon answered"
+    assert worker.log.read_text(errors="replace").count("sandbox down") == 1
+    celery_queue.submit(job("late-0", CORRECT))
+    [outcome] = collect(celery_queue, 1, 120)
+    assert (outcome.report["status"], outcome.report["score"]) == ("graded", outcome.report["max_score"])
