@@ -22,6 +22,7 @@ import struct
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,7 @@ ENVIRONMENT = {
 }
 
 LABEL = "grader.sandbox"
+CONTAINER_PREFIX = "grader-sandbox-"
 OWNER_LABEL = "grader.sandbox.owner"
 STALE_AFTER_SECONDS = 3600.0
 """A labelled container this old is reaped even when its owner cannot be checked."""
@@ -379,22 +381,25 @@ class DockerBackend:
         submission does, the daemon still answers, so a failing daemon is never the submission's.
         """
         _PROCESS.remove_stranded()
+        # Named before it exists: if the daemon goes away while creating it, whether it was created
+        # is unknown, and the name is how it is found and removed once the daemon answers again.
+        container = f"{CONTAINER_PREFIX}{uuid.uuid4().hex}"
+        _PROCESS.add(self._client, container)
         try:
-            container_id = self._client.create_container(**self._container_config(limits))["Id"]
-        except docker.errors.ImageNotFound:
-            raise ImageMissing(f"the sandbox image {self.image} is gone; run `make image`") from None
-        except _SOCKET_ERRORS as exc:
-            raise SandboxOutage(f"Docker could not create the sandbox container: {exc}") from exc
-        _PROCESS.add(self._client, container_id)
-        try:
-            return self._drive(container_id, bundle, limits)
+            try:
+                self._client.create_container(name=container, **self._container_config(limits))
+            except docker.errors.ImageNotFound:
+                raise ImageMissing(f"the sandbox image {self.image} is gone; run `make image`") from None
+            except _SOCKET_ERRORS as exc:
+                raise SandboxOutage(f"Docker could not create the sandbox container: {exc}") from exc
+            return self._drive(container, bundle, limits)
         except _SOCKET_ERRORS as exc:
             raise SandboxOutage(f"Docker failed during a sandbox run: {exc}") from exc
         finally:
-            if _remove(self._client, container_id):
-                _PROCESS.discard(container_id)
+            if _remove(self._client, container):
+                _PROCESS.discard(container)
             else:
-                _PROCESS.strand(container_id)
+                _PROCESS.strand(container)
 
     def _container_config(self, limits: Limits) -> dict[str, object]:
         """Keyword arguments for APIClient.create_container: every limit and lock of the sandbox."""
