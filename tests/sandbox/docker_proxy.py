@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -28,6 +28,7 @@ class DockerProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, name="docker-proxy", daemon=True)
         self._server: asyncio.AbstractServer | None = None
         self._open: set[asyncio.StreamWriter] = set()
+        self._cut_at: bytes | None = None
         self.connections = 0
         """Connections accepted since start: shows that the grader really went through the proxy."""
 
@@ -47,6 +48,11 @@ class DockerProxy:
     def restore(self) -> None:
         """Listen again (a daemon back up)."""
         self._call(self._listen())
+
+    def cut_when_answering(self, request: bytes) -> None:
+        """Cut as soon as the daemon answers the next request containing `request` (e.g. b"/containers/create"):
+        the daemon did the work, the grader never hears of it, as when the daemon dies at that moment."""
+        self._cut_at = request
 
     def stop(self) -> None:
         self.cut()
@@ -78,18 +84,36 @@ class DockerProxy:
             return
         pair = {client_writer, daemon_writer}
         self._open |= pair
+        asked = asyncio.Event()
+
+        def to_daemon(data: bytes) -> bool:
+            if self._cut_at is not None and self._cut_at in data:
+                self._cut_at = None
+                asked.set()
+            return True
+
+        def to_client(data: bytes) -> bool:
+            if asked.is_set():
+                asyncio.ensure_future(self._cut())
+                return False
+            return True
+
         try:
-            await asyncio.gather(_pipe(client_reader, daemon_writer), _pipe(daemon_reader, client_writer))
+            await asyncio.gather(_pipe(client_reader, daemon_writer, to_daemon),
+                                 _pipe(daemon_reader, client_writer, to_client))
         finally:
             for writer in pair:
                 writer.transport.abort()
             self._open -= pair
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy until EOF, then half-close: the sandbox's stdin ends when the grader shuts its side."""
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, forward: Callable[[bytes], bool]) -> None:
+    """Copy what `forward` lets through until EOF, then half-close: the sandbox's stdin ends when the
+    grader shuts its side."""
     with contextlib.suppress(ConnectionError, OSError):
         while data := await reader.read(_CHUNK):
+            if not forward(data):
+                return
             writer.write(data)
             await writer.drain()
         if writer.can_write_eof():

@@ -64,3 +64,17 @@ def test_a_run_after_the_daemon_is_back_is_graded_normally(proxy, proxied, sandb
     proxy.restore()
     run = backend.run(b"print('hello')\n", Limits(wall_seconds=10))
     assert (run.exit_code, run.stdout, run.timed_out) == (0, b"hello\n", False)
+
+
+def test_a_container_created_as_the_daemon_went_away_is_removed_once_it_answers(
+    proxy, proxied, sandbox_image, docker_client,
+):
+    backend = DockerBackend(sandbox_image, command=PROBE_COMMAND, client=proxied)
+    proxy.cut_when_answering(b"/containers/create")
+    with pytest.raises(SandboxOutage, match="could not create"):
+        backend.run(b"print(1)\n", Limits(wall_seconds=10))
+    mine = {"label": f"{OWNER_LABEL}={owner()}"}
+    assert len(docker_client.containers(all=True, filters=mine)) == 1, "the daemon created it; we never heard"
+    proxy.restore()
+    probe(sandbox_image)
+    assert docker_client.containers(all=True, filters=mine) == []
