@@ -2,7 +2,9 @@
 
 The only place that puts the pieces together. Whatever the submission does, `grade`
 returns a Report with a status and a message; it raises only when the grader
-cannot run at all (no sandbox available, broken case files).
+cannot run at all (no sandbox available, broken case files), and SandboxOutage when
+the sandbox stops answering: that says nothing about the submission, so callers wait
+for the sandbox (grader.sandbox.health) and grade it again.
 """
 
 from __future__ import annotations

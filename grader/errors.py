@@ -13,5 +13,14 @@ class SandboxUnavailable(GraderError):
     """The chosen sandbox backend cannot run here (no daemon, missing image, missing tool)."""
 
 
+class SandboxOutage(SandboxUnavailable):
+    """The sandbox is set up but does not answer or cannot be used right now: our outage, never a grade.
+
+    Raised by a backend for a daemon that does not answer, an image that is gone, a container that
+    could not be created or started, or a daemon that died mid-run. Callers wait it out (see
+    `grader.sandbox.health`) and grade the submission again; nothing the submission does raises it.
+    """
+
+
 class SandboxOutputError(GraderError):
     """What came back from the sandbox is not valid plain data."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from grader.batch.executor import DEFAULT_JOBS
+from grader.batch.executor import DEFAULT_JOBS, SANDBOX_WAIT_SECONDS
 from grader.cli_options import chosen_backend, sandbox_options
 from grader.errors import GraderError
 
@@ -73,6 +73,9 @@ class _GraderFailed(click.ClickException):
 @sandbox_options
 @click.option("--timeout", type=click.FloatRange(min=1, max=600), default=None,
               help="Wall-clock limit per submission, in seconds [default: 20].")
+@click.option("--sandbox-wait", "sandbox_wait", type=click.FloatRange(min=0), default=SANDBOX_WAIT_SECONDS,
+              show_default=True, metavar="SECONDS",
+              help="How long to wait for a sandbox that stops answering (Docker restarting) before stopping.")
 @click.option("--fail-under", "fail_under", type=Threshold(), default=None,
               help="Exit 1 if any student scores below SCORE: points (60) or a percentage (75%).")
 @click.option("--queue", "queue", type=click.Choice(["embedded", "celery"]), default="embedded", show_default=True,
@@ -82,8 +85,8 @@ class _GraderFailed(click.ClickException):
               help="Redis URL of the Celery queue (with --queue celery) [default: redis://127.0.0.1:6379/0].")
 def batch_command(
     source: Path, out: Path, jobs: int, roster: Path | None, id_pattern: str | None, sandbox: str,
-    unsafe_no_sandbox: bool, timeout: float | None, fail_under: tuple[float, bool] | None, queue: str,
-    broker_url: str | None,
+    unsafe_no_sandbox: bool, timeout: float | None, sandbox_wait: float, fail_under: tuple[float, bool] | None,
+    queue: str, broker_url: str | None,
 ) -> None:
     """Grade every submission in INPUT: a folder, an LMS bulk-download zip or a CSV manifest.
 
@@ -104,7 +107,7 @@ def batch_command(
         executor = _celery_executor(broker_url, timeout) if queue == "celery" else None
         result = grade_batch(source, out, jobs=jobs, roster=roster, id_pattern=id_pattern,
                              backend=backend, timeout=timeout, executor=executor,
-                             progress=progress_for(Console(stderr=True)))
+                             progress=progress_for(Console(stderr=True)), sandbox_wait=sandbox_wait)
     except BatchInputError as exc:
         raise click.UsageError(str(exc)) from exc
     except GraderError as exc:

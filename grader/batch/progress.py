@@ -78,6 +78,10 @@ class ProgressDisplay(Protocol):
 
     def update(self, tally: Tally) -> None: ...
 
+    def note(self, message: str) -> None:
+        """Show a one-off message (e.g. waiting for the sandbox) without disturbing the tally."""
+        ...
+
     def finish(self, tally: Tally) -> None: ...
 
 
@@ -99,6 +103,9 @@ class LogProgress:
     def update(self, tally: Tally) -> None:
         if time.monotonic() - self._last >= self.interval:
             self._print(tally, "batch: ")
+
+    def note(self, message: str) -> None:
+        print(f"batch: {message}", file=self.stream, flush=True)
 
     def finish(self, tally: Tally) -> None:
         self._print(tally, "batch finished: " if tally.remaining == 0 else "batch stopped: ")
@@ -135,6 +142,9 @@ class RichProgress:
     def update(self, tally: Tally) -> None:
         assert self._task is not None
         self._progress.update(self._task, completed=tally.done, **self._fields(tally))
+
+    def note(self, message: str) -> None:
+        self._progress.console.print(message, highlight=False)
 
     def finish(self, tally: Tally) -> None:
         self.update(tally)

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from grader import strict_json
 from grader.assignment import Assignment, load_assignment
-from grader.batch.executor import Executor, GradeJob, LocalPool
+from grader.batch.executor import SANDBOX_WAIT_SECONDS, Executor, GradeJob, LocalPool
 from grader.batch.inputs import Absent, Discovered, Handin, discover
 from grader.batch.outputs import report_path, write_outputs
 from grader.batch.progress import LogProgress, ProgressDisplay, Tally
@@ -182,21 +182,24 @@ def grade_batch(
     executor: Executor | None = None,
     progress: ProgressDisplay | None = None,
     assignment: Assignment | None = None,
+    sandbox_wait: float = SANDBOX_WAIT_SECONDS,
 ) -> BatchResult:
     """Grade every submission in `source` (folder, LMS zip or CSV manifest) into `out`.
 
     Writes `out/reports/<student>.json` as each file is graded, then the gradebook,
     JUnit XML, Gradescope results and summary page for the whole class. The default
-    executor spawns worker processes: scripts must call this under `if __name__ == "__main__":`.
+    executor spawns worker processes: scripts must call this under `if __name__ == "__main__":`;
+    it waits up to `sandbox_wait` seconds for a sandbox that stops answering before it stops.
     """
     assignment = assignment or load_assignment()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    progress = progress or LogProgress()
+    executor = executor or LocalPool(jobs, backend, timeout, sandbox_wait=sandbox_wait, notify=progress.note)
     with _exclusive(out):
         _remove_temporaries(out)
         return _run(Path(source), out, assignment, roster=Path(roster) if roster else None,
-                    id_pattern=id_pattern, backend=backend, executor=executor or LocalPool(jobs, backend, timeout),
-                    progress=progress or LogProgress())
+                    id_pattern=id_pattern, backend=backend, executor=executor, progress=progress)
 
 
 def _run(source: Path, out: Path, assignment: Assignment, *, roster: Path | None, id_pattern: str | None,

@@ -23,10 +23,10 @@ class QueueSettings(BaseSettings):
     result_backend_url: str | None = Field(default=None, description="Redis URL of task results; default: the broker.")
     queue_name: str = Field(default="grader", description="Celery queue that grading tasks go to.")
     grade_timeout_cap_seconds: float = Field(
-        default=120.0, gt=0, description="Longest sandbox wall time a worker grants a job (asked-for timeouts are capped)."
+        default=50.0, gt=0, description="Longest sandbox wall time a worker grants a job (asked-for timeouts are capped)."
     )
     visibility_timeout_seconds: float = Field(
-        default=300.0, description="Seconds before Redis hands an unacknowledged task to another worker."
+        default=120.0, description="Seconds before Redis hands an unacknowledged task to another worker."
     )
     restore_interval_seconds: float = Field(
         default=10.0, gt=0, description="How often each worker looks for tasks whose worker vanished."
@@ -37,8 +37,18 @@ class QueueSettings(BaseSettings):
     task_retry_backoff_seconds: float = Field(
         default=2.0, ge=0, description="Delay before the first retry after a grader error; doubles per retry."
     )
+    sandbox_wait_seconds: float = Field(
+        default=30.0, gt=0,
+        description="How long a task waits for a sandbox outage to end before it requeues itself "
+                    "(at most half grade_timeout_cap_seconds, so waiting and grading fit in the task time limit).",
+    )
     result_expires_seconds: int = Field(default=86400, gt=0, description="How long Redis keeps a finished job's result.")
     grade_function: str = Field(default=DEFAULT_GRADE_FUNCTION, description="`module:function` the worker grades with.")
+
+    @property
+    def task_sandbox_wait_seconds(self) -> float:
+        """The wait a task may spend on a sandbox outage: the wait plus the sandbox's cap stay under the time limit."""
+        return min(self.sandbox_wait_seconds, self.grade_timeout_cap_seconds / 2)
 
     @property
     def time_limit_seconds(self) -> float:

@@ -6,7 +6,10 @@ by its task id, which is the job's key:
   Redis backend never overwrites a SUCCESS, so the first stored report is the one everybody sees);
 - every run of a job counts in Redis (`grader:attempts:<key>`); a job that keeps crashing or
   killing its worker, or that fails `task_max_attempts` times, ends as an error outcome (the
-  caller records `internal_error`) instead of being redelivered forever.
+  caller records `internal_error`) instead of being redelivered forever;
+- a sandbox outage is not an attempt: the task waits on this process's sandbox gate for up to
+  `sandbox_wait_seconds`, then puts itself back on the queue (a retry that is not counted), so
+  grading resumes by itself when the sandbox answers again.
 """
 
 from __future__ import annotations
@@ -16,14 +19,18 @@ from typing import Any
 
 from celery import Celery, Task
 
+from grader.errors import SandboxOutage
 from grader.queue.base import payload_job
 from grader.queue.grading import grade_job, load_grade_fn
 from grader.queue.settings import QueueSettings
+from grader.sandbox.health import process_gate
 
 log = logging.getLogger(__name__)
 
 TASK_NAME = "grader.grade"
 ATTEMPTS_PREFIX = "grader:attempts:"
+OUTAGE_REQUEUE_SECONDS = 1.0
+"""Countdown of a task put back during an outage: short, well inside the visibility timeout."""
 
 
 def celery_config(settings: QueueSettings) -> dict[str, Any]:
@@ -80,6 +87,9 @@ def run_grade_task(task: Task, payload: dict[str, Any], settings: QueueSettings,
     if stored.get("status") == "SUCCESS":
         log.info("job %s was already graded; returning the stored report", key)
         return stored["result"]
+    gate = process_gate(backend)
+    if not gate.wait_until_up(timeout=settings.task_sandbox_wait_seconds):
+        raise task.retry(countdown=OUTAGE_REQUEUE_SECONDS)
     attempt = _count_attempt(task, key, settings.result_expires_seconds)
     if attempt > settings.task_max_attempts:
         log.error("job %s started %d times without finishing; giving up", key, attempt - 1)
@@ -92,6 +102,10 @@ def run_grade_task(task: Task, payload: dict[str, Any], settings: QueueSettings,
     try:
         report = grade_job(job, load_grade_fn(settings.grade_function), backend,
                            timeout_cap=settings.grade_timeout_cap_seconds)
+    except SandboxOutage as error:
+        gate.outage(error)
+        _uncount_attempt(task, key)
+        raise task.retry(countdown=OUTAGE_REQUEUE_SECONDS) from None
     except Exception as error:
         if attempt < settings.task_max_attempts:
             log.warning("grading job %s failed (attempt %d), retrying: %s", key, attempt, error)
@@ -108,3 +122,8 @@ def _count_attempt(task: Task, key: str, expires: int) -> int:
     with client.pipeline() as pipe:
         attempt, _ = pipe.incr(name).expire(name, expires).execute()
     return int(attempt)
+
+
+def _uncount_attempt(task: Task, key: str) -> None:
+    """Take back the run that a sandbox outage interrupted: it says nothing about the job."""
+    task.backend.client.decr(ATTEMPTS_PREFIX + key)

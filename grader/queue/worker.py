@@ -22,11 +22,16 @@ def run_worker(
     in the settings' sandbox.
 
     Fails before consuming anything when the sandbox cannot run here, so a misconfigured
-    machine never takes jobs only to fail them.
+    machine never takes jobs only to fail them; waits (consuming nothing) while the sandbox
+    is down, e.g. a Docker daemon that is restarting.
     """
     from grader.sandbox import UNSANDBOXED, UNSANDBOXED_WARNING, get_backend
+    from grader.sandbox.health import process_gate
 
     backend = settings.grade_backend
+    gate = process_gate(backend)
+    if not gate.check_now():
+        gate.wait_until_up()
     get_backend(backend)
     if backend == UNSANDBOXED:
         log.warning(UNSANDBOXED_WARNING)

@@ -22,16 +22,18 @@ import struct
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 import requests
+import urllib3
 from docker.types import HostConfig, LogConfig, Ulimit
 
 from grader.sandbox.base import RUNNER_PATH, Limits, RawRun
-from grader.sandbox.errors import DaemonUnreachable, ImageMissing, SandboxUnavailable
+from grader.sandbox.errors import DaemonUnreachable, ImageMissing, SandboxOutage
 
 IMAGE_NAME = "grader-sandbox"
 REPO_ROOT = RUNNER_PATH.parent.parent
@@ -53,6 +55,7 @@ ENVIRONMENT = {
 }
 
 LABEL = "grader.sandbox"
+CONTAINER_PREFIX = "grader-sandbox-"
 OWNER_LABEL = "grader.sandbox.owner"
 STALE_AFTER_SECONDS = 3600.0
 """A labelled container this old is reaped even when its owner cannot be checked."""
@@ -62,6 +65,8 @@ _CHUNK = 64 * 1024
 _FRAME_HEADER = struct.Struct(">BxxxL")
 _STDOUT, _STDERR = 1, 2
 _SOCKET_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
+PROBE_TIMEOUT_SECONDS = 5.0
+"""A health probe gives up after this long: a daemon that hangs is as down as one that is gone."""
 
 
 def image_tag(root: Path = REPO_ROOT) -> str:
@@ -107,10 +112,11 @@ def _owner_gone(label: str) -> bool:
     return _process_start(int(pid)) != started
 
 
-def connect() -> docker.APIClient:
+def connect(timeout: float | None = None) -> docker.APIClient:
     """A low-level client for the daemon named by DOCKER_HOST (default: the local socket)."""
+    options = {"timeout": timeout} if timeout is not None else {}
     try:
-        client = docker.APIClient(version="auto", **docker.utils.kwargs_from_env())
+        client = docker.APIClient(version="auto", **options, **docker.utils.kwargs_from_env())
     except _SOCKET_ERRORS as exc:
         raise DaemonUnreachable(
             f"the Docker daemon does not answer ({exc}); start it with `scripts/install-docker.sh` "
@@ -134,6 +140,22 @@ def reap_stale(client: docker.APIClient) -> int:
     return reaped
 
 
+def probe(image: str | None = None) -> None:
+    """Raise DaemonUnreachable or ImageMissing unless the daemon answers and has the image; then
+    remove the containers this process could not remove while it was down."""
+    image = image or image_tag()
+    client = connect(PROBE_TIMEOUT_SECONDS)
+    try:
+        client.inspect_image(image)
+    except docker.errors.ImageNotFound:
+        raise ImageMissing(f"the sandbox image {image} is not built for this source tree; run `make image`") from None
+    except _SOCKET_ERRORS as exc:
+        raise DaemonUnreachable(f"the Docker daemon does not answer ({exc})") from exc
+    finally:
+        client.close()
+    _PROCESS.remove_stranded()
+
+
 class _ProcessState:
     """What a grader process shares between its backends: one client, its live containers, the exit hooks."""
 
@@ -143,6 +165,8 @@ class _ProcessState:
         self._client_pid = 0
         self._started_pid = 0
         self._live: dict[str, docker.APIClient] = {}
+        self._stranded: set[str] = set()
+        """Finished runs whose container could not be removed (the daemon was down): removed once it answers."""
 
     def client(self) -> docker.APIClient:
         """The process's client, made on first use (and again in a forked child: sockets are not shared)."""
@@ -170,6 +194,21 @@ class _ProcessState:
     def discard(self, container_id: str) -> None:
         with self._lock:
             self._live.pop(container_id, None)
+            self._stranded.discard(container_id)
+
+    def strand(self, container_id: str) -> None:
+        """Remember a finished run's container that could not be removed, to remove it later."""
+        with self._lock:
+            if container_id in self._live:
+                self._stranded.add(container_id)
+
+    def remove_stranded(self) -> None:
+        """Remove the containers left by runs that ended while the daemon did not answer."""
+        with self._lock:
+            stranded = [(cid, self._live[cid]) for cid in self._stranded if cid in self._live]
+        for container_id, client in stranded:
+            if _remove(client, container_id):
+                self.discard(container_id)
 
     def remove_all(self) -> None:
         """Remove every container still running (the exit hook); a failure is left to the next reaper."""
@@ -379,23 +418,33 @@ class DockerBackend:
         _PROCESS.start(self._client)
 
     def run(self, bundle: bytes, limits: Limits) -> RawRun:
-        """Run the command on `bundle` in a fresh container; never raises for what the code inside does."""
+        """Run the command on `bundle` in a fresh container; never raises for what the code inside does.
+
+        Raises SandboxOutage when Docker cannot be reached or used at any step: whatever the
+        submission does, the daemon still answers, so a failing daemon is never the submission's.
+        """
+        _PROCESS.remove_stranded()
+        # Named before it exists: if the daemon goes away while creating it, whether it was created
+        # is unknown, and the name is how it is found and removed once the daemon answers again.
+        container = f"{CONTAINER_PREFIX}{uuid.uuid4().hex}"
+        _PROCESS.add(self._client, container)
         try:
-            container_id = self._client.create_container(
-                **container_config(self.image, self._command, limits, self._client.api_version)
-            )["Id"]
-        except docker.errors.ImageNotFound:
-            raise ImageMissing(f"the sandbox image {self.image} is gone; run `make image`") from None
+            try:
+                self._client.create_container(
+                    name=container, **container_config(self.image, self._command, limits, self._client.api_version)
+                )
+            except docker.errors.ImageNotFound:
+                raise ImageMissing(f"the sandbox image {self.image} is gone; run `make image`") from None
+            except _SOCKET_ERRORS as exc:
+                raise SandboxOutage(f"Docker could not create the sandbox container: {exc}") from exc
+            return self._drive(container, bundle, limits)
         except _SOCKET_ERRORS as exc:
-            raise SandboxUnavailable(f"Docker could not create the sandbox container: {exc}") from exc
-        _PROCESS.add(self._client, container_id)
-        try:
-            return self._drive(container_id, bundle, limits)
-        except _SOCKET_ERRORS as exc:
-            raise SandboxUnavailable(f"Docker failed during a sandbox run: {exc}") from exc
+            raise SandboxOutage(f"Docker failed during a sandbox run: {exc}") from exc
         finally:
-            if _remove(self._client, container_id):
-                _PROCESS.discard(container_id)
+            if _remove(self._client, container):
+                _PROCESS.discard(container)
+            else:
+                _PROCESS.strand(container)
 
     def _drive(self, container_id: str, bundle: bytes, limits: Limits) -> RawRun:
         """Attach, start, exchange bytes under the deadline, then collect how the run ended."""
@@ -439,8 +488,14 @@ class DockerBackend:
         timeout = max(deadline - time.monotonic(), 0.5)
         try:
             return int(self._client.wait(container_id, timeout=timeout)["StatusCode"])
-        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError):
+        except requests.exceptions.Timeout:
             return None
+        except requests.exceptions.ConnectionError as exc:
+            # docker-py's unix-socket transport reports a read timeout as a ConnectionError.
+            if any(isinstance(arg, urllib3.exceptions.ReadTimeoutError) for arg in exc.args):
+                return None
+            # Otherwise the output ended because the daemon went away, not because the runner exited.
+            raise DaemonUnreachable(f"the Docker daemon went away during a sandbox run ({exc})") from exc
 
 
 def _main(argv: list[str]) -> int:

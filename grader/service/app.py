@@ -159,16 +159,30 @@ def create_app(
         return _job_status(found)
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        """Liveness: the database answers."""
+    async def healthz() -> dict[str, Any]:
+        """Liveness: the database answers (200 even during a sandbox outage, which restarting cannot fix)."""
         await run_in_threadpool(runtime.store.counts)
-        return {"status": "ok"}
+        return {"status": "ok", "sandbox": runtime.sandbox_health()}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        """Readiness to grade: 503 while the sandbox is down (submissions are still accepted and queued)."""
+        await run_in_threadpool(runtime.store.counts)
+        sandbox = runtime.sandbox_health()
+        ready = sandbox["state"] != "down"
+        return JSONResponse({"status": "ok" if ready else "sandbox_down", "sandbox": sandbox},
+                            status_code=200 if ready else 503)
 
     @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics() -> PlainTextResponse:
         """Prometheus text format."""
         counts = await run_in_threadpool(runtime.store.counts)
-        text = runtime.metrics.render({"grader_jobs": counts["jobs"], "grader_deliveries": counts["deliveries"]})
+        held = await run_in_threadpool(runtime.store.held)
+        gauges: dict[str, Any] = {"grader_jobs": counts["jobs"], "grader_deliveries": counts["deliveries"],
+                                  "grader_jobs_held": held}
+        if runtime.gate is not None:
+            gauges["grader_sandbox_up"] = int(runtime.gate.state.up)
+        text = runtime.metrics.render(gauges)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return app

@@ -14,6 +14,10 @@ _HELP = {
     "grader_grading_seconds": ("histogram", "Time the grading engine took per job."),
     "grader_jobs": ("gauge", "Jobs in the database by state."),
     "grader_deliveries": ("gauge", "Deliveries in the database by state."),
+    "grader_jobs_held": ("gauge", "Jobs ended internal_error and held for a person (no grade published)."),
+    "grader_jobs_requeued_total": ("counter", "Jobs given back to the queue without spending an attempt, by reason."),
+    "grader_sandbox_up": ("gauge", "1 while the sandbox answers, 0 during an outage (absent with Celery workers)."),
+    "grader_sandbox_outages_total": ("counter", "Sandbox outages since start (the sandbox stopped answering)."),
 }
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
@@ -41,8 +45,8 @@ class Metrics:
             counts[bisect.bisect_left(_BUCKETS, seconds)] += 1
             totals[0] += seconds
 
-    def render(self, gauges: Mapping[str, Mapping[str, int]]) -> str:
-        """The exposition text; `gauges` maps a gauge name to counts by state."""
+    def render(self, gauges: Mapping[str, Mapping[str, int] | float]) -> str:
+        """The exposition text; `gauges` maps a gauge name to counts by state, or to one value."""
         with self._lock:
             counters = dict(self._counters)
             histograms = {name: (list(c), t[0]) for name, (c, t) in self._histograms.items()}
@@ -52,7 +56,7 @@ class Metrics:
 def render(
     counters: Mapping[tuple[str, Labels], float],
     histograms: Mapping[str, tuple[list[int], float]],
-    gauges: Mapping[str, Mapping[str, int]],
+    gauges: Mapping[str, Mapping[str, int] | float],
 ) -> str:
     """Prometheus text format 0.0.4 for the given values."""
     lines: list[str] = []
@@ -63,7 +67,11 @@ def render(
                 if counter == name:
                     lines.append(f"{name}{_labels(labels)} {value:g}")
         elif kind == "gauge":
-            for state, value in sorted(gauges.get(name, {}).items()):
+            gauge = gauges.get(name, {})
+            if not isinstance(gauge, Mapping):
+                lines.append(f"{name} {gauge:g}")
+                continue
+            for state, value in sorted(gauge.items()):
                 lines.append(f'{name}{{state="{state}"}} {value}')
         elif name in histograms:
             counts, total = histograms[name]

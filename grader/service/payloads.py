@@ -11,9 +11,11 @@ from typing import Any
 
 from grader import strict_json
 from grader.service import lti
-from grader.service.store import ClaimedJob, NewDelivery, Result
+from grader.service.store import HELD_STATUS, ClaimedJob, NewDelivery, Result
 
 EVENT_TYPE = "grading.completed"
+HELD_EVENT_TYPE = "grading.held"
+"""The callback of a job the grader failed on: held for a person, carrying no score."""
 
 
 def callback_body(job: ClaimedJob, result: Result, completed_at: dt.datetime) -> bytes:
@@ -26,20 +28,23 @@ def callback_body(job: ClaimedJob, result: Result, completed_at: dt.datetime) ->
         "filename": job.filename,
         "submission_sha256": job.content_sha256,
         "status": result.status,
-        "score": result.score,
-        "max_score": result.max_score,
-        "report": result.report,
     }
-    event = {"type": EVENT_TYPE, "timestamp": _iso(completed_at), "data": data}
+    if result.status == HELD_STATUS:
+        # Our failure is no claim about the work: no score, no report, only what a person will do.
+        data["message"] = str(result.report.get("message", ""))
+        event = {"type": HELD_EVENT_TYPE, "timestamp": _iso(completed_at), "data": data}
+    else:
+        data |= {"score": result.score, "max_score": result.max_score, "report": result.report}
+        event = {"type": EVENT_TYPE, "timestamp": _iso(completed_at), "data": data}
     return strict_json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
 
 
 def plan_deliveries(job: ClaimedJob, result: Result, completed_at: dt.datetime) -> list[NewDelivery]:
-    """The outbound messages a finished job owes: a callback and/or an AGS score."""
+    """The outbound messages a finished job owes: a callback and/or an AGS score (never for a held job)."""
     deliveries = []
     if job.callback_url:
         deliveries.append(NewDelivery("callback", job.callback_url, callback_body(job, result, completed_at)))
-    if job.lti:
+    if job.lti and result.status != HELD_STATUS:
         score = lti.score_body(
             user_id=job.lti["user_id"], status=result.status, score=result.score,
             max_score=result.max_score, timestamp=completed_at,

@@ -9,11 +9,12 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
 from grader.sandbox import UNSANDBOXED, UNSANDBOXED_WARNING
+from grader.sandbox.health import SandboxGate, probe
 from grader.service import egress, lti
 from grader.service.delivery import Dispatcher
 from grader.service.dispatch import QueueDispatcher
@@ -65,6 +66,8 @@ class Runtime:
         self.store: Store
         self.pool: WorkerPool | QueueDispatcher
         self.dispatcher: Dispatcher
+        self.gate: SandboxGate | None = None
+        """The sandbox's health, when this process grades (None with Celery workers: they watch their own)."""
 
     def start(self) -> None:
         """Own the database, re-queue what a crashed predecessor left running, start the threads."""
@@ -97,6 +100,9 @@ class Runtime:
             clock=self.clock,
         )
         self.pool = self._grading()
+        if self.gate is not None:
+            # A sandbox that is down at start-up only delays grading: the workers wait on the gate.
+            self.gate.check_now()
         self.dispatcher.start()
         self.pool.start()
 
@@ -113,13 +119,25 @@ class Runtime:
                 poll_seconds=settings.poll_interval_seconds, metrics=self.metrics,
                 on_complete=self.dispatcher.wake, clock=self.clock,
             )
+        backend = settings.grade_backend
+        self.gate = SandboxGate(lambda: probe(backend), on_down=lambda: self.metrics.inc("grader_sandbox_outages_total"))
         return WorkerPool(
-            self.store, self._grade_fn,
+            self.store, self._grade_fn, gate=self.gate,
             workers=settings.workers, backend=settings.grade_backend, timeout=settings.grade_timeout_seconds,
             lease_seconds=settings.job_lease_seconds, max_attempts=settings.max_job_attempts,
             poll_seconds=settings.poll_interval_seconds, metrics=self.metrics,
             on_complete=self.dispatcher.wake, clock=self.clock,
         )
+
+    def sandbox_health(self) -> dict[str, Any]:
+        """The sandbox's state for /healthz and /readyz: up, down (since when, why) or remote."""
+        if self.gate is None:
+            return {"state": "remote", "detail": "graded by Celery workers; see their logs"}
+        state = self.gate.state
+        if state.up:
+            return {"state": "up", "outages": state.outages}
+        # Why it is down goes to the log only: these endpoints answer anyone.
+        return {"state": "down", "since": state.down_since, "outages": state.outages}
 
     def stop(self) -> None:
         """Stop the threads and release the database; unfinished work resumes on the next start."""

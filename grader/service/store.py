@@ -103,6 +103,10 @@ DROP TABLE disabled_endpoints_by_url;
 """
 
 
+HELD_STATUS = "internal_error"
+"""A result with this status is held for a person: it is never published as a grade."""
+
+
 class ConflictError(Exception):
     """A webhook-id we already accepted, sent again with a different body."""
 
@@ -374,6 +378,15 @@ class Store:
                 (not_before, error, job.id, job.lease_token),
             )
 
+    def requeue_job(self, job: ClaimedJob, error: str, now: float) -> None:
+        """Give a job back after a sandbox outage without spending its attempt: the outage was ours."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_token = NULL,"
+                " lease_expires_at = NULL, not_before = ?, last_error = ? WHERE id = ? AND lease_token = ?",
+                (now, error, job.id, job.lease_token),
+            )
+
     # Deliveries ----------------------------------------------------------------------------
 
     def claim_delivery(self, now: float, lease_seconds: float) -> Delivery | None:
@@ -457,6 +470,10 @@ class Store:
             "result": {**dict(result), "report": json.loads(result["report"])} if result else None,
             "deliveries": [dict(d) for d in deliveries],
         }
+
+    def held(self) -> int:
+        """Jobs held for a person (done as internal_error), for the metrics endpoint."""
+        return int(self._conn().execute("SELECT COUNT(*) FROM results WHERE status = ?", (HELD_STATUS,)).fetchone()[0])
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Rows per state of jobs and of deliveries, for the metrics endpoint."""

@@ -4,6 +4,9 @@ Workers claim jobs from SQLite under a lease that a heartbeat renews while gradi
 finished job's result and its outbound deliveries are written in one transaction, conditional on
 the lease, so however the process dies a job ends graded exactly once in effect: either nothing
 of it was recorded (and it is graded again after restart) or all of it was.
+
+A sandbox outage is never a job's result: the job goes back to the queue without spending an
+attempt, and every worker waits on the sandbox gate until the sandbox answers again.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from grader.errors import SandboxOutage
 from grader.queue.grading import GradeFn
+from grader.sandbox.health import SandboxGate
 from grader.service.metrics import Metrics
 from grader.service.payloads import plan_deliveries
 from grader.service.polling import Background, claim_loop
@@ -73,9 +78,11 @@ class WorkerPool(Background):
         poll_seconds: float,
         metrics: Metrics,
         on_complete: Callable[[], None],
+        gate: SandboxGate,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
+        self._gate = gate
         self._store = store
         self._grade_fn = grade_fn
         self._workers = workers
@@ -97,8 +104,13 @@ class WorkerPool(Background):
         self._spawn(self._heartbeat, "lease-heartbeat")
 
     def _run(self) -> None:
-        claim_loop(self._stop, self._wake, self._poll_seconds,
-                   lambda: self._store.claim_job(self._clock(), self._lease_seconds), self._track, "job")
+        claim_loop(self._stop, self._wake, self._poll_seconds, self._claim, self._track, "job")
+
+    def _claim(self) -> ClaimedJob | None:
+        """The next job, once the sandbox answers (a worker claims nothing during an outage)."""
+        if not self._gate.wait_until_up(stop=self._stop):
+            return None
+        return self._store.claim_job(self._clock(), self._lease_seconds)
 
     def _track(self, job: ClaimedJob) -> None:
         with self._in_flight_lock:
@@ -118,6 +130,11 @@ class WorkerPool(Background):
         try:
             report = self._grade_fn(Submission(job.filename, job.content), backend=self._backend, timeout=self._timeout)
             result = result_from_report(report)
+        except SandboxOutage as error:
+            self._gate.outage(error)
+            self._metrics.inc("grader_jobs_requeued_total", reason="sandbox_outage")
+            self._store.requeue_job(job, f"sandbox outage: {error}", self._clock())
+            return
         except Exception as error:
             log.exception("grading job %s failed (attempt %d)", job.id, job.attempts)
             if job.attempts < self._max_attempts:

@@ -70,9 +70,13 @@ def test_a_bad_fail_under_is_a_usage_error(two_students, tmp_path):
     assert result.exit_code == 2
 
 
-def test_a_grader_that_cannot_run_exits_with_the_grader_failure_code(two_students, tmp_path, monkeypatch):
-    # A Docker host that does not answer: the real backend check fails before any worker starts.
+def test_a_sandbox_that_stays_away_exits_with_the_grader_failure_code_after_the_wait(
+    two_students, tmp_path, monkeypatch,
+):
+    # A Docker host that does not answer: the batch waits --sandbox-wait seconds for it, then stops.
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
-    result = CliRunner().invoke(batch_command, [str(two_students), "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(batch_command, [str(two_students), "--out", str(tmp_path / "out"),
+                                                "--sandbox-wait", "1"])
     assert result.exit_code == EXIT_GRADER_FAILED, result.output
-    assert "Docker" in result.output
+    assert "waiting up to 0:01" in result.output
+    assert "the sandbox did not return within 0:01" in result.output and "Docker" in result.output

@@ -59,3 +59,9 @@ def test_log_lines_are_rate_limited_between_start_and_finish():
 
 def test_on_a_terminal_progress_is_a_live_bar():
     assert isinstance(progress_for(Console(file=io.StringIO(), force_terminal=True)), RichProgress)
+
+
+def test_a_note_is_one_plain_line_in_logs():
+    stream = io.StringIO()
+    LogProgress(stream, interval=3600).note("still waiting for the sandbox: 0:10 of 5:00")
+    assert stream.getvalue() == "batch: still waiting for the sandbox: 0:10 of 5:00\n"

@@ -11,8 +11,13 @@ from grader.queue.tasks import celery_config
 
 def test_the_defaults_leave_the_visibility_timeout_above_the_task_time_limit():
     settings = QueueSettings()
-    assert settings.time_limit_seconds == 240
-    assert settings.visibility_timeout_seconds == 300
+    assert settings.time_limit_seconds == 100
+    assert settings.visibility_timeout_seconds == 120
+
+
+def test_a_task_waits_on_a_sandbox_outage_for_at_most_half_the_cap():
+    assert QueueSettings().task_sandbox_wait_seconds == 25
+    assert QueueSettings(grade_timeout_cap_seconds=120, visibility_timeout_seconds=300).task_sandbox_wait_seconds == 30
 
 
 def test_a_visibility_timeout_shorter_than_a_task_is_refused():
@@ -38,8 +43,8 @@ def test_celery_is_configured_for_json_late_acks_and_one_task_per_process():
         "json", "json", ["json"])
     assert config["task_acks_late"] and config["task_reject_on_worker_lost"]
     assert config["worker_prefetch_multiplier"] == 1
-    assert config["broker_transport_options"]["visibility_timeout"] == 300
-    assert config["task_time_limit"] == 240
+    assert config["broker_transport_options"]["visibility_timeout"] == 120
+    assert config["task_time_limit"] == 100
 
 
 def test_the_worker_refuses_the_process_backend_without_the_unsafe_setting():

@@ -7,6 +7,10 @@ under CI (CI=true) it fails them, because CI always has Docker and must build th
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import docker
@@ -14,6 +18,7 @@ import pytest
 
 from grader.errors import SandboxUnavailable
 from grader.sandbox.docker import OWNER_LABEL, connect, image_tag, owner
+from tests.sandbox.docker_proxy import DockerProxy, docker_proxy
 
 
 def _unavailable(reason: str) -> NoReturn:
@@ -49,3 +54,14 @@ def no_leftover_containers(docker_client: docker.APIClient):
     yield
     left = docker_client.containers(all=True, filters={"label": f"{OWNER_LABEL}={owner()}"})
     assert left == [], f"sandbox containers left behind: {[c['Id'][:12] for c in left]}"
+
+
+@pytest.fixture
+def proxy(sandbox_image: str) -> Iterator[DockerProxy]:
+    """A cuttable proxy to the real daemon, on a short path (Unix socket paths are limited to 107 bytes)."""
+    folder = Path(tempfile.mkdtemp(prefix="dproxy-", dir="/tmp"))
+    try:
+        with docker_proxy(folder / "docker.sock") as started:
+            yield started
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

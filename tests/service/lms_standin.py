@@ -169,8 +169,10 @@ class StandInLms:
         except ValueError as error:
             self.error(f"callback {msg_id} is not strict JSON: {error}")
             return 400, {}
-        if event.get("type") != "grading.completed" or "data" not in event:
-            self.error(f"callback {msg_id} is not a grading.completed event")
+        if event.get("type") not in ("grading.completed", "grading.held") or "data" not in event:
+            self.error(f"callback {msg_id} is not a grading.completed or grading.held event")
+        elif event["type"] == "grading.held" and "score" in event["data"]:
+            self.error(f"held callback {msg_id} carries a score")
         with self.lock:
             if msg_id in self.callbacks:
                 self.duplicates += 1

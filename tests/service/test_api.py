@@ -213,10 +213,13 @@ def test_unknown_job_is_404(service):
 
 
 def test_health_metrics_and_openapi(service):
-    assert service.http.get(f"{service.url}/healthz").json() == {"status": "ok"}
+    assert service.http.get(f"{service.url}/healthz").json() == {"status": "ok", "sandbox": {"state": "up", "outages": 0}}
+    ready = service.http.get(f"{service.url}/readyz")
+    assert (ready.status_code, ready.json()["status"]) == (200, "ok")
     metrics = service.http.get(f"{service.url}/metrics")
     assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
     assert "# TYPE grader_submissions_total counter" in metrics.text
+    assert "grader_sandbox_up 1\n" in metrics.text and "grader_jobs_held 0\n" in metrics.text
     spec = service.http.get(f"{service.url}/openapi.json").json()
     body = spec["paths"]["/v1/submissions"]["post"]["requestBody"]["content"]
     assert {"application/json", "multipart/form-data"} <= body.keys()

@@ -62,3 +62,19 @@ def test_non_finite_score_becomes_null_in_the_lti_score():
     [score] = plan_deliveries(_job(callback_url=None, lti={"lineitem_url": "http://127.0.0.1:9/li", "user_id": "u"}),
                               result, WHEN)
     assert strict_loads(score.payload)["scoreGiven"] is None
+HELD = Result(status="internal_error", score=0.0, max_score=0.0,
+              report={"status": "internal_error", "score": 0.0, "message": "a person will look at it"})
+
+
+def test_an_internal_error_is_sent_as_held_without_a_score():
+    event = json.loads(callback_body(_job(), HELD, WHEN))
+    assert event["type"] == "grading.held"
+    assert event["data"] == {
+        "job_id": "job_1", "client": "lms", "assignment": "reg", "student_id": "s1", "filename": "f.py",
+        "submission_sha256": "abc", "status": "internal_error", "message": "a person will look at it",
+    }
+
+
+def test_an_internal_error_sends_no_score_to_the_lms():
+    job = _job(lti={"lineitem_url": "http://127.0.0.1:9/lineitems/1", "user_id": "u1"})
+    assert [delivery.kind for delivery in plan_deliveries(job, HELD, WHEN)] == ["callback"]
