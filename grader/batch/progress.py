@@ -27,6 +27,9 @@ class Tally:
     copied: int = 0
     """Students whose identical file was graded for someone else (this run or before)."""
     missing: int = 0
+    """Students with nothing handed in."""
+    conflicts: int = 0
+    """Students whose id several uploaders' files claim: none of them is graded."""
     done: int = 0
     failed: int = 0
     """Done students whose report status is not `graded` (error, timeout, rejected, ...)."""
@@ -61,7 +64,8 @@ class Tally:
             f"ETA {_clock(eta)}" if eta is not None else "ETA -",
         ]
         extra = [f"{count} {label}" for count, label in (
-            (self.resumed, "already graded"), (self.copied, "identical to another"), (self.missing, "missing")) if count]
+            (self.resumed, "already graded"), (self.copied, "identical to another"), (self.missing, "missing"),
+            (self.conflicts, "in conflict")) if count]
         return ", ".join(parts) + (f" ({', '.join(extra)})" if extra else "")
 
 

@@ -222,7 +222,9 @@ def _run(source: Path, out: Path, assignment: Assignment, *, roster: Path | None
             reports[entry.student_id] = _store(out, entry.student_id, absent_report(assignment, entry))
 
     tally = Tally(total=sum(len(handins) for handins in plan.to_grade.values()), resumed=len(plan.current),
-                  copied=len(plan.copies), missing=len(found.absent))
+                  copied=len(plan.copies),
+                  missing=sum(entry.status == "missing" for entry in found.absent),
+                  conflicts=sum(entry.status == "conflict" for entry in found.absent))
     graded = 0
     progress.start(tally)
     try:

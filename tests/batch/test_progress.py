@@ -31,6 +31,11 @@ def test_line_names_done_failed_remaining_rate_eta_and_what_was_not_graded():
                                      "(3 already graded, 2 identical to another, 1 missing)")
 
 
+def test_conflicts_are_counted_apart_from_missing_students():
+    tally = Tally(total=4, missing=1, conflicts=2, started=0.0)
+    assert tally.line(now=1.0).endswith("(1 missing, 2 in conflict)")
+
+
 def test_not_on_a_terminal_progress_is_plain_log_lines():
     stream = io.StringIO()
     display = progress_for(Console(file=stream, force_terminal=False))
