@@ -4,10 +4,9 @@ Pure functions on arrays. Masks (`exact` outputs) must match entry for entry;
 other outputs within the case's tolerance. Messages name the output, its shape and
 the differing entries. A hidden case says nothing a student could search towards its
 expected value (SECURITY.md, "Hidden cases"): no expected value, no size or direction
-of an error (max_abs_error and max_rel_error are None), and for a mask not even which
-or how many entries differ, since flipping those would give the mask away. Which
-entries of a float output are out of tolerance is shown: pass or fail per entry
-cannot be iterated to a value.
+of an error (max_abs_error and max_rel_error are None), and not which or how many
+entries differ: for a mask, flipping those would give it away, and for a float output
+they can trace a hidden mask too (an unmasked A1 fails exactly where D1 is 0).
 """
 
 from __future__ import annotations
@@ -148,10 +147,10 @@ def _compare_close(
     if count == 0:
         return Verdict(name, True, f"{name} is correct", shape, shape, max_abs, max_rel, 0, against)
     allowed = f"allowed rtol {tolerance.rtol:g}, atol {tolerance.atol:g}"
-    where = "" if actual.ndim == 0 else f"{count} of {actual.size} entries differ, at {_positions(differ)}"
     if hidden:
-        return Verdict(name, False, f"{label} is not within tolerance: " + (f"{where} ({allowed})" if where else allowed),
-                       shape, shape, None, None, count, against)
+        # Not even which entries: where an activation fails can trace the hidden mask it multiplies.
+        return Verdict(name, False, f"{label} is not within tolerance: {allowed}", shape, shape, None, None, None, against)
+    where = "" if actual.ndim == 0 else f"{count} of {actual.size} entries differ, at {_positions(differ)}"
     first = tuple(int(i) for i in np.argwhere(differ)[0]) if actual.ndim else ()
     at = f" at {list(first)}" if first else ""
     relative = "" if max_rel is None else f"relative {_number(max_rel)}; "

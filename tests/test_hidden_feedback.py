@@ -122,6 +122,19 @@ def test_two_masks_wrong_in_different_entries_of_a_hidden_case_get_the_same_feed
                           _with(assignment, case.id, {"D1": three}, keep_only=("D1",)))
 
 
+def test_two_activations_wrong_in_different_entries_of_a_hidden_case_get_the_same_feedback(assignment):
+    """Which float entries fail would give a hidden mask away: an unmasked A1 fails exactly where D1 is 0."""
+    function = "forward_propagation_with_dropout"
+    case = _hidden_case(assignment, function)
+    A1 = assignment.data[case.id].expected["default"]["A1"]
+    one, three = A1.copy(), A1.copy()
+    one[0, 0] += 1.0
+    three[:, -1] += 1.0
+    _assert_same_feedback(assignment, function,
+                          _with(assignment, case.id, {"A1": one}, keep_only=("A1",)),
+                          _with(assignment, case.id, {"A1": three}, keep_only=("A1",)))
+
+
 @pytest.mark.parametrize("output", ["dW1", "cost"])
 def test_hidden_verdicts_carry_no_error_size(assignment, output):
     function = "backward_propagation_with_regularization" if output == "dW1" else "compute_cost_with_regularization"
