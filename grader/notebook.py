@@ -79,6 +79,11 @@ def _code(cell: Any, number: int) -> str | None:
         source = "".join(source)
     if not isinstance(source, str):
         raise malformed
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        # JSON can escape a lone surrogate, which is no text at all.
+        raise malformed from None
     if cell["cell_type"] != "code":
         return None
     return source.replace("\r\n", "\n").replace("\r", "\n")

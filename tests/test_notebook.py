@@ -83,3 +83,10 @@ def test_outputs_of_tens_of_thousands_of_printed_numbers_are_still_read():
     notebook["cells"][2]["outputs"] = [{"output_type": "stream", "name": "stdout",
                                         "text": [", ".join(["0.5"] * 100_000) + "\n"] * 5}]
     assert code_cells(dump(notebook)) == code_cells(dump(correct_notebook()))
+
+
+def test_a_lone_surrogate_in_a_code_cell_is_refused_with_a_message():
+    # Valid JSON (an escaped surrogate), but no UTF-8 text: it must be refused, not crash the grader.
+    raw = b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", "source": "x = \\"\\ud800\\"", "metadata": {}, "outputs": []}]}'
+    with pytest.raises(NotebookError, match="cell 1"):
+        strip(raw)
