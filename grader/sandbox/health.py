@@ -128,8 +128,10 @@ class SandboxGate:
         self._cond.release()
         try:
             self._check()
-            error: SandboxOutage | None = None
-        except SandboxOutage as exc:
+            error: Exception | None = None
+        except Exception as exc:  # noqa: BLE001
+            # Whatever the probe raised (an outage, or a backend that cannot start at all), the sandbox is
+            # not usable yet: back off like for an outage instead of every waiting worker probing at once.
             error = exc
         finally:
             self._cond.acquire()

@@ -165,13 +165,13 @@ def create_app(
         return {"status": "ok", "sandbox": runtime.sandbox_health()}
 
     @app.get("/readyz")
-    async def readyz() -> JSONResponse:
+    async def readyz() -> StrictJSONResponse:
         """Readiness to grade: 503 while the sandbox is down (submissions are still accepted and queued)."""
         await run_in_threadpool(runtime.store.counts)
         sandbox = runtime.sandbox_health()
         ready = sandbox["state"] != "down"
-        return JSONResponse({"status": "ok" if ready else "sandbox_down", "sandbox": sandbox},
-                            status_code=200 if ready else 503)
+        return StrictJSONResponse({"status": "ok" if ready else "sandbox_down", "sandbox": sandbox},
+                                  status_code=200 if ready else 503)
 
     @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics() -> PlainTextResponse:

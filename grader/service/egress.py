@@ -165,9 +165,9 @@ class GuardedTransport(httpx.BaseTransport):
             raise EgressRefused(f"{origin.host} could not be resolved")
         for address in addresses:
             if not is_public(address) and Origin(origin.scheme, str(address), origin.port) not in named:
+                # The address itself stays out of the message: it is stored and shown to the client.
                 raise EgressRefused(
-                    f"{origin.host} resolves to {address}, which is not a public address and not named "
-                    "by an allowed origin"
+                    f"{origin.host} resolves to an address that is not public and not named by an allowed origin"
                 )
         return addresses[0]
 

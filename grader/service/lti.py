@@ -101,30 +101,31 @@ class TokenSource:
     def __init__(self, http: httpx.Client, clock: Callable[[], float]) -> None:
         self._http = http
         self._clock = clock
-        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
+        # Keyed by the whole registration (origins and key included), not by token URL and client id:
+        # a token fetched for one client's platform never goes to another client's line items.
+        self._tokens: dict[Platform, tuple[str, float]] = {}
         self._lock = threading.Lock()
-        self._fetch_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._fetch_locks: dict[Platform, threading.Lock] = {}
 
     def token(self, platform: Platform) -> str:
         """A valid bearer token for `platform`, from the cache when it still has one."""
-        key = (platform.token_url, platform.client_id)
         with self._lock:
-            fetch_lock = self._fetch_locks.setdefault(key, threading.Lock())
+            fetch_lock = self._fetch_locks.setdefault(platform, threading.Lock())
         # Senders that find no token wait for the one fetching it rather than each asking the platform.
         with fetch_lock:
             with self._lock:
-                cached = self._tokens.get(key)
+                cached = self._tokens.get(platform)
             if cached is not None and cached[1] > self._clock():
                 return cached[0]
             token, expires_at = self._fetch(platform)
             with self._lock:
-                self._tokens[key] = (token, expires_at)
+                self._tokens[platform] = (token, expires_at)
             return token
 
     def forget(self, platform: Platform) -> None:
         """Drop a cached token the platform refused, so the next call fetches a new one."""
         with self._lock:
-            self._tokens.pop((platform.token_url, platform.client_id), None)
+            self._tokens.pop(platform, None)
 
     def _fetch(self, platform: Platform) -> tuple[str, float]:
         now = self._clock()

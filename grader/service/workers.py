@@ -133,7 +133,8 @@ class WorkerPool(Background):
         except SandboxOutage as error:
             self._gate.outage(error)
             self._metrics.inc("grader_jobs_requeued_total", reason="sandbox_outage")
-            self._store.requeue_job(job, f"sandbox outage: {error}", self._clock())
+            # Docker's own words (socket paths, container names) go to the gate's log line, not to the client.
+            self._store.requeue_job(job, "sandbox outage; the job will be graded when the sandbox answers", self._clock())
             return
         except Exception as error:
             log.exception("grading job %s failed (attempt %d)", job.id, job.attempts)

@@ -62,3 +62,16 @@ def test_a_failed_start_up_check_opens_the_gate():
     gate = SandboxGate(_Switch().check)
     assert gate.check_now() is False
     assert gate.state.outages == 1 and not gate.state.up
+
+
+def test_a_probe_that_raises_something_else_backs_off_too():
+    probes = []
+
+    def check() -> None:
+        probes.append(1)
+        raise RuntimeError("the backend cannot start here")
+
+    gate = SandboxGate(check, first_pause=0.01, max_pause=0.1)
+    gate.outage(SandboxOutage("down"))
+    assert gate.wait_until_up(timeout=1.0) is False
+    assert 5 <= len(probes) <= 15
