@@ -6,6 +6,7 @@ in the runtime's threads after the submission is durably stored.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -224,10 +225,15 @@ async def _submit_body(runtime: Runtime, request: Request) -> StrictJSONResponse
     settings = runtime.settings
     metrics = runtime.metrics
     try:
-        body = await _read_limited(request, settings.max_body_bytes)
+        # A sender that trickles its body would otherwise hold its share of the body budget for ever.
+        async with asyncio.timeout(settings.body_read_timeout_seconds):
+            body = await _read_limited(request, settings.max_body_bytes)
     except _TooLarge:
         metrics.inc("grader_submissions_total", outcome="too_large")
         return _problem(413, f"the body is larger than {settings.max_body_bytes} bytes")
+    except TimeoutError:
+        metrics.inc("grader_submissions_total", outcome="too_slow")
+        return _problem(408, f"the body did not arrive within {settings.body_read_timeout_seconds:g} s")
     try:
         # Hashing and parsing a body of tens of MB takes a while: not on the event loop.
         client = await run_in_threadpool(

@@ -125,6 +125,9 @@ class ServiceSettings(BaseSettings):
         default=192 * 1024 * 1024,
         description="Bytes of request bodies held at once across requests (503 with Retry-After above).",
     )
+    body_read_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="Longest time a request's body may take to arrive (408 after)."
+    )
     timestamp_tolerance_seconds: int = Field(default=300, description="Allowed clock skew of `webhook-timestamp`.")
     rate_limit_per_minute: float = Field(default=600.0, description="Sustained submissions per minute per client.")
     rate_limit_burst: int = Field(default=60, description="Submissions a client may send at once.")

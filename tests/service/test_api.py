@@ -291,3 +291,11 @@ def test_bodies_in_flight_are_bounded_across_requests(start_service):
     # The budget is given back once those requests are gone.
     time.sleep(0.5)
     assert service.submit({"assignment": "x"}).status_code == 422
+
+
+def test_a_body_that_does_not_arrive_in_time_gives_its_share_of_the_budget_back(start_service):
+    # A slow sender must not hold its reservation for ever (slowloris against the body budget).
+    service = start_service(max_body_bytes=1_000_000, max_inflight_body_bytes=1_000_000, body_read_timeout_seconds=1)
+    with _announce_body(service, _plausible_headers(), 1_000_000) as slow:
+        assert _status_line(slow) == "HTTP/1.1 408 Request Timeout"
+    assert service.submit({"assignment": "x"}).status_code == 422
