@@ -134,12 +134,14 @@ def _compare_close(
             f"{label} contains NaN or infinity at {int(bad.sum())} entries ({_positions(bad)})",
             shape, shape, _error(math.inf, hidden), _error(math.inf, hidden), int(bad.sum()), against,
         )
-    difference = np.abs(actual - expected)
-    differ = difference > tolerance.atol + tolerance.rtol * np.abs(expected)
-    # A relative error means nothing where the expected value is about zero (it read "relative 4e+307"):
-    # it is measured only where the expectation is not, and where it differs if anything does.
-    meaningful = (np.abs(expected) > tolerance.atol) & (differ if differ.any() else True)
-    relative = difference[meaningful] / np.abs(expected[meaningful])
+    # Finite values near the float limit may overflow to inf here; that is the right answer, not a warning.
+    with np.errstate(over="ignore"):
+        difference = np.abs(actual - expected)
+        differ = difference > tolerance.atol + tolerance.rtol * np.abs(expected)
+        # A relative error means nothing where the expected value is about zero (it read "relative 4e+307"):
+        # it is measured only where the expectation is not, and where it differs if anything does.
+        meaningful = (np.abs(expected) > tolerance.atol) & (differ if differ.any() else True)
+        relative = difference[meaningful] / np.abs(expected[meaningful])
     max_abs = float(difference.max()) if difference.size else 0.0
     max_rel = float(relative.max()) if relative.size else None
     count = int(differ.sum())
@@ -153,10 +155,10 @@ def _compare_close(
     where = "" if actual.ndim == 0 else f"{count} of {actual.size} entries differ, at {_positions(differ)}"
     first = tuple(int(i) for i in np.argwhere(differ)[0]) if actual.ndim else ()
     at = f" at {list(first)}" if first else ""
-    relative = "" if max_rel is None else f"relative {_number(max_rel)}; "
+    relative_text = "" if max_rel is None else f"relative {_number(max_rel)}; "
     message = (
         f"{label} is not within tolerance: {where + '; ' if where else ''}largest difference {_number(max_abs)} "
-        f"({relative}{allowed}); you have {_number(float(actual[first]))}{at}, "
+        f"({relative_text}{allowed}); you have {_number(float(actual[first]))}{at}, "
         f"expected {_number(float(expected[first]))}"
     )
     return Verdict(name, False, message, shape, shape, max_abs, max_rel, count, against)
