@@ -59,7 +59,8 @@ def render(report: Report, console: Console) -> None:
             shown_id = "" if function.primary.kind == "observation" else f" [dim]({function.primary.id})[/]"
             console.print(f"  [bold]{_LEAD[function.primary.kind]}[/]{shown_id}: ", end="")
             console.print(function.primary.sentence, highlight=False, markup=False)
-        for mistake in function.diagnosis[1:]:
+        primary_mistake = function.primary.id if function.primary and function.primary.kind == "mistake" else None
+        for mistake in (mistake for mistake in function.diagnosis if mistake.id != primary_mistake):
             console.print(f"  [dim]also reproduced by ({mistake.id}):[/] ", end="")
             console.print(mistake.hint, highlight=False, markup=False)
         for observation in function.observations:

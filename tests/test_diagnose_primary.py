@@ -17,7 +17,7 @@ import pytest
 from rich.console import Console
 
 from grader.diagnose import catalogue, primary_diagnosis
-from grader.report import Report
+from grader.report import DiagnosedMistake, Report
 from grader.summary import render
 from grader.wire import CallResult
 from tests.conftest import CORRECT, SUBMISSIONS, correct_source, grade_source
@@ -183,3 +183,15 @@ def test_a_rejected_file_leads_each_function_with_the_reason():
     for name, function in report.functions.items():
         reason = function.cases[0].message.removeprefix("not run: ")
         assert function.primary.sentence == f"{name} was not run: {reason}"
+
+
+def test_a_report_without_a_primary_keeps_every_diagnosed_mistake_in_the_summary():
+    # A report written before primaries existed (read back by a resumed batch) has primary None.
+    report = _graded("bl2_not_implemented.ipynb")
+    function = report.functions[FUNCTION].model_copy(update={
+        "primary": None, "diagnosis": [DiagnosedMistake(id="first.mistake", hint="the first hint")],
+    })
+    report = report.model_copy(update={"functions": report.functions | {FUNCTION: function}})
+    console = Console(record=True, width=400)
+    render(report, console)
+    assert "the first hint" in console.export_text()
