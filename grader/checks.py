@@ -9,6 +9,7 @@ Pure: no I/O; the comparisons themselves run under pytest (`check_outputs.py`).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -112,13 +113,17 @@ def _best_variant(
     return max(variants.values(), key=credit)
 
 
+def syntax_error(load_errors: Sequence[str]) -> str | None:
+    """The load error that says the file could not be parsed, if there is one."""
+    return next((error for error in load_errors if error.startswith("SyntaxError")), None)
+
+
 def _failure(call: CallResult | None, function: str, unfinished: str, load_errors: list[str]) -> str:
     if call is None:
         return unfinished
     if call.status == "missing":
-        syntax_error = next((error for error in load_errors if error.startswith("SyntaxError")), None)
-        if syntax_error:
-            return f"{function} was not loaded: your file could not be parsed ({syntax_error})"
+        if parse_error := syntax_error(load_errors):
+            return f"{function} was not loaded: your file could not be parsed ({parse_error})"
         return f"{function} is not defined in your file"
     if call.status == "exception":
         return f"{function} raised {call.message}"

@@ -33,7 +33,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 import numpy as np
 
 from grader.assignment import Assignment, Case, FunctionSpec, Tolerance
-from grader.checks import INPUTS_CHECK, Check
+from grader.checks import INPUTS_CHECK, Check, syntax_error
 from grader.compare import compare
 from grader.report import DiagnosedMistake, FunctionResult, PrimaryDiagnosis
 from grader.testcases import extract
@@ -209,10 +209,6 @@ def _where(message: str) -> str:
     return f"cell {cell}, line {line}" if cell else f"line {line}"
 
 
-def _syntax_error(load_errors: Sequence[str]) -> str | None:
-    return next((error for error in load_errors if error.startswith("SyntaxError")), None)
-
-
 def _cause(
     function: str, calls: Sequence[CallResult | None], load_errors: Sequence[str], unrun: str = ""
 ) -> tuple[str, str] | None:
@@ -222,7 +218,7 @@ def _cause(
     if not reported:
         return "not-run", f"{function} was not run: {unrun.removeprefix('not run: ')}"
     if all(call.status == "missing" for call in reported):
-        error = _syntax_error(load_errors)
+        error = syntax_error(load_errors)
         if error:
             where = _where(error)
             return "syntax-error", (f"{function} was not loaded because your file could not be parsed"
