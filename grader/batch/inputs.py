@@ -304,13 +304,17 @@ def _folder_files(folder: Path) -> dict[PurePosixPath, Source]:
     return files
 
 
-def _empty_folders(folder: Path, known: set[str], scheme: str | None) -> list[Absent]:
+def _empty_folders(folder: Path, known: set[str], scheme: str | None, warnings: list[str]) -> list[Absent]:
     """Students whose folder holds no file that could be graded (a .txt, a .zip, nothing)."""
     absent = []
     for child in sorted(folder.iterdir()):
         if child.is_dir() and not child.name.startswith(".") and child.name not in SKIPPED_DIRS:
             claim = lms_claim(child.name, scheme) if scheme is not None else None
-            student = clean_id(claim.student_id if claim else child.name)
+            try:
+                student = clean_id(claim.student_id if claim else child.name)
+            except BatchInputError as exc:
+                warnings.append(f"skipped the folder {child.name}: {exc}")
+                continue
             if student not in known:
                 absent.append(Absent(student, f"the folder {child.name} holds no .py or .ipynb file"))
     return absent
@@ -429,7 +433,7 @@ def discover(
         handins, absent = _group(files, scheme, pattern, functions, warnings)
         if source.is_dir() and pattern is None:
             known = {handin.student_id for handin in handins} | {entry.student_id for entry in absent}
-            absent += _empty_folders(source, known, scheme)
+            absent += _empty_folders(source, known, scheme, warnings)
     elif source.suffix.lower() == ".csv":
         handins, absent = _manifest(source, functions, warnings)
     else:

@@ -69,6 +69,14 @@ def test_student_folder_without_python_files_is_absent_with_the_reason(tmp_path)
         ("erin", "the folder erin holds no .py or .ipynb file")]
 
 
+def test_an_empty_folder_whose_name_is_no_student_id_is_skipped_with_a_warning(tmp_path):
+    write_tree(tmp_path, {"alice.py": correct(), "___/notes.txt": "nothing"})
+    found = discover(tmp_path, FUNCTIONS)
+    assert [handin.student_id for handin in found.handins] == ["alice"]
+    assert found.absent == ()
+    assert any("___" in warning and "student id" in warning for warning in found.warnings)
+
+
 def test_graded_file_breaks_ties_towards_the_newest_attempt():
     attempts = ["hw_jdoe_attempt_2024-01-01-10-00-00_a.py", "hw_jdoe_attempt_2024-01-02-10-00-00_a.py"]
     assert graded_file(attempts, {}) == attempts[1]
