@@ -47,6 +47,22 @@ def test_a_zero_score_still_exits_zero(tmp_path):
     assert "rejected" in result.output
 
 
+@pytest.mark.parametrize(("source", "status"), [
+    ((CORRECT / "template_with_seed.py").read_text(), "graded"),
+    ("", "rejected"),
+    ("def compute_cost_with_regularization(A3, Y, parameters, lambd:\n    return 0\n", "error"),
+])
+def test_the_report_written_and_printed_is_schema_valid_whatever_the_status(tmp_path, report_validator, source, status):
+    submission, report = tmp_path / "submission.py", tmp_path / "r.json"
+    submission.write_text(source)
+    result = CliRunner().invoke(main, [str(submission), "--unsafe-no-sandbox", "--json", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    written = json.loads(report.read_text())
+    assert written["status"] == status
+    report_validator.validate(written)
+    report_validator.validate(json.loads(result.stdout))
+
+
 def test_unsafe_mode_warns_loudly(tmp_path):
     result = CliRunner().invoke(main, [CORRECT_FILE, "--unsafe-no-sandbox", "--report", str(tmp_path / "r.json")])
     assert "NOT a sandbox" in result.stderr or "WARNING" in result.stderr
