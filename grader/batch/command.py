@@ -4,7 +4,7 @@ Exit codes, for CI:
   0  every report was written (and, with --fail-under, every student reached SCORE)
   1  --fail-under: at least one student scored below SCORE (missing and conflict students count as 0)
   2  usage: bad option, or an input / manifest / roster that cannot be read
-  3  the grader failed: it could not run, or some report has status internal_error
+  3  the grader failed: it could not run or write to --out, or some report has status internal_error
   130 interrupted (Ctrl-C); re-run the same command to resume
 """
 
@@ -112,6 +112,8 @@ def batch_command(
         raise click.UsageError(str(exc)) from exc
     except GraderError as exc:
         raise _GraderFailed(str(exc)) from exc
+    except OSError as exc:
+        raise _GraderFailed(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from exc
     except KeyboardInterrupt:
         click.echo("interrupted: every finished report is kept; re-run the same command to resume", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -7,13 +7,18 @@ import logging
 import uvicorn
 
 from grader.service.app import create_app
+from grader.service.runtime import check_database
 from grader.service.settings import ServiceSettings, load_settings
 
 __all__ = ["ServiceSettings", "create_app", "load_settings", "serve"]
 
 
 def serve(settings: ServiceSettings) -> None:
-    """Run the service under uvicorn until interrupted (one process: the workers live in it)."""
+    """Run the service under uvicorn until interrupted (one process: the workers live in it).
+
+    Raises DatabaseInUse or DatabaseUnusable before listening when the database cannot be owned.
+    """
+    check_database(settings.database)
     # uvicorn configures only its own loggers; the service's (recovery, delivery retries) go here.
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
