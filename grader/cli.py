@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from grader.cli_options import chosen_backend, sandbox_options
+from grader.sandbox import DEFAULT_TIMEOUT
 from grader.errors import GraderError
 
 
@@ -86,7 +87,7 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the summary.")
 @sandbox_options
 @click.option("--timeout", type=click.FloatRange(min=1, max=600), default=None,
-              help="Wall-clock limit for the whole run, in seconds [default: 20].")
+              help=f"Wall-clock limit for the whole run, in seconds [default: {DEFAULT_TIMEOUT:g}].")
 def grade_command(
     submission: Path, report_path: Path | None, as_json: bool, sandbox: str, unsafe_no_sandbox: bool,
     timeout: float | None,

@@ -16,15 +16,13 @@ from typing import TYPE_CHECKING
 
 from grader.assignment import Assignment, load_assignment
 from grader.checks import build_checks, plan_calls
-from grader.sandbox import Backend, Limits, RawRun, get_backend
+from grader.sandbox import DEFAULT_TIMEOUT, Backend, Limits, RawRun, get_backend
 from grader.submission import Rejected, Submission
-from grader.version import GRADER_VERSION  # noqa: F401 (where callers have always imported it from)
 from grader.wire import MAX_BAD_FRAMES, MAX_TEXT, SandboxResult, decode_result, encode_bundle, output_budget
 
 if TYPE_CHECKING:
     from grader.report import FunctionResult, Report
 
-DEFAULT_TIMEOUT = 20.0
 CALL_SECONDS = 5.0
 LOAD_SECONDS = 5.0
 STDOUT_LIMIT = 16 * 1024

@@ -124,21 +124,23 @@ def _no_traceback(result) -> None:
     assert "Traceback" not in result.output
 
 
+def _serve_on(database):
+    return CliRunner().invoke(main, ["serve", "--database", str(database), "--port", str(_free_port()),
+                                     "--unsafe-no-sandbox"])
+
+
 def test_grade_serve_on_a_database_another_server_holds_exits_with_a_message(tmp_path):
     database = tmp_path / "service.db"
     with open(f"{database}.lock", "a+") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a live server holds it
-        result = CliRunner().invoke(main, ["serve", "--database", str(database), "--port", str(_free_port()),
-                                           "--unsafe-no-sandbox"])
+        result = _serve_on(database)
     assert result.exit_code == 1
     assert f"another grader service is using {database}" in result.output
     _no_traceback(result)
 
 
 def test_grade_serve_on_a_database_in_a_missing_folder_exits_with_a_message(tmp_path):
-    database = tmp_path / "no-such-folder" / "service.db"
-    result = CliRunner().invoke(main, ["serve", "--database", str(database), "--port", str(_free_port()),
-                                       "--unsafe-no-sandbox"])
+    result = _serve_on(tmp_path / "no-such-folder" / "service.db")
     assert result.exit_code == 1
     assert "No such file or directory" in result.output
     _no_traceback(result)
@@ -147,8 +149,7 @@ def test_grade_serve_on_a_database_in_a_missing_folder_exits_with_a_message(tmp_
 def test_grade_serve_on_a_file_that_is_not_a_database_exits_with_a_message(tmp_path):
     database = tmp_path / "notes.txt"
     database.write_text("not a database, just some notes that happen to be long enough to be read\n" * 10)
-    result = CliRunner().invoke(main, ["serve", "--database", str(database), "--port", str(_free_port()),
-                                       "--unsafe-no-sandbox"])
+    result = _serve_on(database)
     assert result.exit_code == 1
     assert "cannot be used as the service's database" in result.output
     _no_traceback(result)

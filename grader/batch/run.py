@@ -24,7 +24,7 @@ from grader.batch.executor import SANDBOX_WAIT_SECONDS, Executor, GradeJob, Loca
 from grader.batch.inputs import Absent, Discovered, Handin, discover
 from grader.batch.outputs import report_path, write_outputs
 from grader.batch.progress import LogProgress, ProgressDisplay, Tally
-from grader.engine import GRADER_VERSION
+from grader.version import GRADER_VERSION
 from grader.errors import GraderError
 from grader.report import Report, SubmissionInfo, write_report
 

@@ -11,7 +11,7 @@ from grader.assignment import load_assignment
 from grader.batch.executor import Graded
 from grader.batch.inputs import Absent, Handin
 from grader.batch.run import LOG_NAME, absent_report, grade_batch, plan_batch
-from grader.engine import GRADER_VERSION
+from grader.version import GRADER_VERSION
 from grader.errors import GraderError
 from grader.report import Report
 from tests.batch.conftest import correct, write_tree
