@@ -179,3 +179,18 @@ def test_checks_that_did_not_run_exit_with_a_message(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "the checks did not run" in result.output
     _no_traceback(result)
+
+
+@pytest.mark.slow
+def test_grade_serve_on_a_port_in_use_exits_with_a_message(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--database", str(tmp_path / "service.db"), "--port", str(port),
+                                           "--unsafe-no-sandbox"])
+    assert result.exit_code == 1
+    assert f"the service could not start on 127.0.0.1:{port}" in result.output
+    _no_traceback(result)
