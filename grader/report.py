@@ -2,6 +2,8 @@
 
 `grader/schema/report.v1.json` is generated from `Report` (`make schema`) and a test
 keeps the two equal; every report written is valid against the committed schema.
+`Report.build` (a run's report) and `Report.failed` (no run scored it) are the only places
+reports are made: the engine, batch and the service all go through them.
 """
 
 from __future__ import annotations
@@ -116,9 +118,6 @@ class SubmissionInfo(_Model):
         return cls(name=submission.name, sha256=submission.sha256, size=len(submission.content))
 
 
-NOTHING_HANDED_IN = SubmissionInfo(name="", sha256="", size=0)
-
-
 class CapturedOutput(_Model):
     text: str = Field(description="What the submission printed, truncated; never interpreted")
     bytes: int
@@ -184,9 +183,13 @@ class Report(_Model):
     @classmethod
     def failed(
         cls, assignment: Assignment, status: Status, message: str, *,
-        submission: SubmissionInfo = NOTHING_HANDED_IN, backend: str = NO_BACKEND,
+        submission: SubmissionInfo | None = None, backend: str = NO_BACKEND,
     ) -> Report:
-        """A report for a submission no run scored: every function at zero, no cases run."""
+        """A report for a submission no run scored: every function at zero, no cases run.
+
+        Without `submission`, nothing was handed in: its name and sha256 are empty.
+        """
+        submission = submission or SubmissionInfo(name="", sha256="", size=0)
         functions = {
             name: FunctionResult(score=0.0, max_score=sum(case.points for case in assignment.cases_of(name)),
                                  passed=False, cases=[])
