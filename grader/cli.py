@@ -14,8 +14,8 @@ from pathlib import Path
 import click
 
 from grader.cli_options import chosen_backend, sandbox_options
-from grader.sandbox import DEFAULT_TIMEOUT
 from grader.errors import GraderError
+from grader.sandbox import DEFAULT_TIMEOUT
 
 
 class _DefaultGroup(click.Group):

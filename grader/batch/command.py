@@ -115,7 +115,7 @@ def batch_command(
     except GraderError as exc:
         raise _GraderFailed(str(exc)) from exc
     except OSError as exc:
-        raise _GraderFailed(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from exc
+        raise _GraderFailed(f"cannot read or write {exc.filename or out}: {exc.strerror or exc}") from exc
     except KeyboardInterrupt:
         click.echo("interrupted: every finished report is kept; re-run the same command to resume", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -87,5 +87,5 @@ def test_an_out_folder_that_cannot_be_created_exits_with_the_grader_failure_code
     blocker.write_text("")
     result = _run(str(two_students), "--out", str(blocker / "out"))
     assert result.exit_code == EXIT_GRADER_FAILED
-    assert f"cannot write {blocker / 'out'}" in result.output
+    assert f"cannot read or write {blocker / 'out'}" in result.output
     assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
