@@ -13,7 +13,7 @@ from typing import Any
 _EXPORTS = {
     "Assignment": "grader.assignment",
     "load_assignment": "grader.assignment",
-    "GRADER_VERSION": "grader.engine",
+    "GRADER_VERSION": "grader.version",
     "grade": "grader.engine",
     "AssignmentError": "grader.errors",
     "GraderError": "grader.errors",

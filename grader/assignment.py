@@ -42,10 +42,6 @@ class OutputSpec:
     exact: bool = False
     scalar: bool = False
 
-    @property
-    def scored(self) -> bool:
-        return self.weight > 0
-
 
 @dataclasses.dataclass(frozen=True)
 class FunctionSpec:
@@ -129,6 +125,11 @@ class Assignment:
         if not path.exists():
             raise AssignmentError(f"{path} is missing: run `make testcases`")
         generated = json.loads(path.read_text())
+        if generated.get("format") != GENERATED_FORMAT:
+            raise AssignmentError(
+                f"{path} is in format {generated.get('format')!r}, this grader reads format {GENERATED_FORMAT}: "
+                "run `make testcases`"
+            )
         if generated.get("source_digest") != self.source_digest:
             raise AssignmentError(
                 f"{path} was generated from other case files or reference code: run `make testcases`"

@@ -1,8 +1,8 @@
 """The `grade` command: thin click wrappers over the package's functions.
 
 `grade SUBMISSION` grades one file (the default command); other verbs are
-subcommands (`grade batch`, `grade serve`, ...). Exit code 0 whenever a report was
-written, whatever the score; 1 when the grader itself could not run; 2 for usage.
+subcommands (`grade batch`, `grade serve`, ...). Every failure a user can cause ends as a
+message on stderr and an exit code (listed in `grade --help`), never as a traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import click
 
 from grader.cli_options import chosen_backend, sandbox_options
 from grader.errors import GraderError
-
+from grader.sandbox import DEFAULT_TIMEOUT
 
 
 class _DefaultGroup(click.Group):
@@ -49,6 +49,17 @@ class _DefaultGroup(click.Group):
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_usage("grade", "SUBMISSION [OPTIONS] | grade COMMAND [ARGS]...")
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; what the grader could not do ends as a message and exit code 1."""
+        try:
+            return super().invoke(ctx)
+        except GraderError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except OSError as exc:
+            # A path the user gave that cannot be read or written (permissions, a file where a folder should be).
+            where = f" {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"cannot use{where}: {exc.strerror or exc}") from exc
+
 
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="grader")
@@ -58,6 +69,14 @@ def main() -> None:
     \b
     grade SUBMISSION        grade one .py or .ipynb file and write its JSON report
     grade COMMAND ...       see the commands below
+
+    \b
+    Exit codes (`grade batch --help` lists its own):
+      0  the report was written, whatever the score and status
+      1  the grader failed: it could not run (no sandbox, broken case files,
+         a database another server holds, a path it cannot write), or the
+         report's status is internal_error; the message says why
+      2  usage: a bad option or argument, a missing file, invalid settings
     """
 
 
@@ -68,7 +87,7 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the summary.")
 @sandbox_options
 @click.option("--timeout", type=click.FloatRange(min=1, max=600), default=None,
-              help="Wall-clock limit for the whole run, in seconds [default: 20].")
+              help=f"Wall-clock limit for the whole run, in seconds [default: {DEFAULT_TIMEOUT:g}].")
 def grade_command(
     submission: Path, report_path: Path | None, as_json: bool, sandbox: str, unsafe_no_sandbox: bool,
     timeout: float | None,
@@ -82,11 +101,12 @@ def grade_command(
     from grader.summary import render
 
     backend = chosen_backend(sandbox, unsafe_no_sandbox)
+    report = grade(Submission.from_path(submission), backend=backend, timeout=timeout)
+    path = report_path or Path(f"{submission.stem}.report.json")
     try:
-        report = grade(Submission.from_path(submission), backend=backend, timeout=timeout)
-    except GraderError as exc:
-        raise click.ClickException(str(exc)) from exc
-    path = write_report(report, report_path or Path(f"{submission.stem}.report.json"))
+        write_report(report, path)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the report to {path}: {exc.strerror or exc}") from exc
     if as_json:
         click.echo(report.to_json(), nl=False)
     else:
@@ -110,6 +130,8 @@ def grade_command(
 @click.option("--broker", "broker_url", metavar="URL", help="Redis URL of the Celery broker (with --queue celery).")
 def serve_command(config_file: Path | None, sandbox: str, unsafe_no_sandbox: bool, **options: object) -> None:
     """Run the LMS webhook service (FastAPI on uvicorn) with its grading workers."""
+    import tomllib
+
     from pydantic import ValidationError
 
     from grader.service import load_settings, serve
@@ -121,4 +143,6 @@ def serve_command(config_file: Path | None, sandbox: str, unsafe_no_sandbox: boo
         settings = load_settings(config_file=config_file, **{k: v for k, v in options.items() if v is not None})
     except ValidationError as exc:
         raise click.UsageError(f"invalid service settings: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise click.UsageError(f"the configuration file is not valid TOML: {exc}") from exc
     serve(settings)

@@ -11,26 +11,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import datetime
-import importlib.metadata
 import time
 from typing import TYPE_CHECKING
 
 from grader.assignment import Assignment, load_assignment
 from grader.checks import build_checks, plan_calls
-from grader.sandbox import Backend, Limits, RawRun, get_backend
+from grader.sandbox import DEFAULT_TIMEOUT, Backend, Limits, RawRun, get_backend
 from grader.submission import Rejected, Submission
 from grader.wire import MAX_BAD_FRAMES, MAX_TEXT, SandboxResult, decode_result, encode_bundle, output_budget
 
 if TYPE_CHECKING:
     from grader.report import FunctionResult, Report
 
-try:
-    GRADER_VERSION = importlib.metadata.version("grader")
-except importlib.metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    GRADER_VERSION = "0.0.0+source"
-
-DEFAULT_TIMEOUT = 20.0
 CALL_SECONDS = 5.0
 LOAD_SECONDS = 5.0
 STDOUT_LIMIT = 16 * 1024
@@ -118,28 +110,16 @@ def _report(
 ) -> Report:
     from grader.report import CapturedOutput, Report, SubmissionInfo
 
-    functions = functions or {}
     result = result or SandboxResult()
-    return Report(
-        assignment=assignment.name,
-        submission=SubmissionInfo(name=submission.name, sha256=submission.sha256, size=len(submission.content)),
-        grader_version=GRADER_VERSION,
-        testcases_digest=assignment.digest,
-        backend=backend,
-        status=status,
-        message=message,
-        score=round(sum(function.score for function in functions.values()), 4),
-        max_score=assignment.max_score,
-        functions=functions,
-        load_errors=result.load_errors,
-        skipped_statements=result.skipped,
+    return Report.build(
+        assignment, SubmissionInfo.of(submission), backend=backend, status=status, message=message,
+        functions=functions or {}, load_errors=result.load_errors, skipped_statements=result.skipped,
         stdout=CapturedOutput(
             text=result.stdout,
             bytes=result.stdout_bytes,
             truncated=result.stdout_bytes > len(result.stdout.encode("utf-8", "replace")),
         ),
-        duration_seconds=round(time.monotonic() - started, 4),
-        created_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
+        duration_seconds=time.monotonic() - started,
     )
 
 

@@ -1,4 +1,7 @@
-"""The grader's exceptions: one small hierarchy, each ending as a report status or a CLI message."""
+"""The grader's exceptions: one small hierarchy, each ending as a report status or a CLI message.
+
+The commands print a GraderError's message (no traceback) and exit with the code `grade --help` lists.
+"""
 
 
 class GraderError(Exception):
@@ -22,5 +25,13 @@ class SandboxOutage(SandboxUnavailable):
     """
 
 
-class SandboxOutputError(GraderError):
-    """What came back from the sandbox is not valid plain data."""
+class ChecksDidNotRun(GraderError):
+    """pytest could not run the comparison of a submission's outputs: the grader's failure, never the student's."""
+
+
+class DatabaseInUse(GraderError):
+    """Another live service process owns the database."""
+
+
+class DatabaseUnusable(GraderError):
+    """The service's database cannot be opened, created or read as one."""

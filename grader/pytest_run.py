@@ -15,6 +15,7 @@ from pytest_jsonreport.plugin import JSONReport
 
 from grader.check_outputs import CaseFile
 from grader.checks import Check
+from grader.errors import ChecksDidNotRun
 
 CHECKS_MODULE = Path(__file__).with_name("check_outputs.py")
 # Built-in plugins the checks do not need; unraisableexception alone runs gc.collect() per test.
@@ -73,5 +74,5 @@ def run_checks(checks: list[Check]) -> dict[str, Any]:
         exit_code = pytest.main(args, plugins=[_ChecksPlugin(checks), pytest_jsonreport.plugin, recorder])
     report = recorder.report
     if report is None or exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        raise RuntimeError(f"the checks did not run (pytest exit code {int(exit_code)})")
+        raise ChecksDidNotRun(f"the checks did not run (pytest exit code {int(exit_code)}); please report this")
     return report

@@ -2,18 +2,27 @@
 
 `grader/schema/report.v1.json` is generated from `Report` (`make schema`) and a test
 keeps the two equal; every report written is valid against the committed schema.
+`Report.build` (a run's report) and `Report.failed` (no run scored it) are the only places
+reports are made: the engine, batch and the service all go through them.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from grader import strict_json
 from grader.atomic import write_text
+from grader.version import GRADER_VERSION
+
+if TYPE_CHECKING:
+    from grader.assignment import Assignment
+    from grader.submission import Submission
 
 SCHEMA_VERSION = "1"
 SCHEMA_PATH = Path(__file__).with_name("schema") / f"report.v{SCHEMA_VERSION}.json"
@@ -31,6 +40,8 @@ STATUS_MEANING: dict[str, str] = {
     "missing": "nothing was handed in",
     "conflict": "files under different names in the batch input claim this student; none was graded",
 }
+NO_BACKEND = "none"
+"""The backend of a report no sandbox run produced (nothing handed in, a conflict, the grader failed)."""
 
 
 class _Model(BaseModel):
@@ -102,6 +113,10 @@ class SubmissionInfo(_Model):
     sha256: str
     size: int
 
+    @classmethod
+    def of(cls, submission: Submission) -> SubmissionInfo:
+        return cls(name=submission.name, sha256=submission.sha256, size=len(submission.content))
+
 
 class CapturedOutput(_Model):
     text: str = Field(description="What the submission printed, truncated; never interpreted")
@@ -130,6 +145,57 @@ class Report(_Model):
     stdout: CapturedOutput
     duration_seconds: float
     created_at: str
+
+    @classmethod
+    def build(
+        cls,
+        assignment: Assignment,
+        submission: SubmissionInfo,
+        *,
+        backend: str,
+        status: Status,
+        message: str,
+        functions: dict[str, FunctionResult],
+        load_errors: Sequence[str] = (),
+        skipped_statements: Sequence[str] = (),
+        stdout: CapturedOutput | None = None,
+        duration_seconds: float = 0.0,
+    ) -> Report:
+        """The one constructor every path uses: the engine, batch placeholders and the service's failures."""
+        return cls(
+            assignment=assignment.name,
+            submission=submission,
+            grader_version=GRADER_VERSION,
+            testcases_digest=assignment.digest,
+            backend=backend,
+            status=status,
+            message=message,
+            score=round(sum(function.score for function in functions.values()), 4),
+            max_score=assignment.max_score,
+            functions=functions,
+            load_errors=list(load_errors),
+            skipped_statements=list(skipped_statements),
+            stdout=stdout or CapturedOutput(text="", bytes=0, truncated=False),
+            duration_seconds=round(duration_seconds, 4),
+            created_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
+        )
+
+    @classmethod
+    def failed(
+        cls, assignment: Assignment, status: Status, message: str, *,
+        submission: SubmissionInfo | None = None, backend: str = NO_BACKEND,
+    ) -> Report:
+        """A report for a submission no run scored: every function at zero, no cases run.
+
+        Without `submission`, nothing was handed in: its name and sha256 are empty.
+        """
+        submission = submission or SubmissionInfo(name="", sha256="", size=0)
+        functions = {
+            name: FunctionResult(score=0.0, max_score=sum(case.points for case in assignment.cases_of(name)),
+                                 passed=False, cases=[])
+            for name in assignment.functions
+        }
+        return cls.build(assignment, submission, backend=backend, status=status, message=message, functions=functions)
 
     def to_json(self) -> str:
         return strict_json.dumps(self.model_dump(mode="json"), indent=2) + "\n"

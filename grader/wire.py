@@ -337,8 +337,3 @@ def decode_result(stdout: bytes, *, calls: int, max_elements: int = 10**6) -> Sa
         result.complete = False
         result.problems.append(f"no usable frame for call(s) {unreported[:10]}")
     return result
-
-
-def frame_line(frame: dict[str, Any]) -> bytes:
-    """One frame as the runner writes it (used by tests that play the runner's part)."""
-    return FRAME_PREFIX + json.dumps(frame).encode() + b"\n"

@@ -1,5 +1,6 @@
 """The `grade` command: report written, summary or JSON printed, exit codes."""
 
+import fcntl
 import json
 import subprocess
 import sys
@@ -45,6 +46,22 @@ def test_a_zero_score_still_exits_zero(tmp_path):
     result = CliRunner().invoke(main, [str(empty), "--unsafe-no-sandbox", "--report", str(tmp_path / "r.json")])
     assert result.exit_code == 0
     assert "rejected" in result.output
+
+
+@pytest.mark.parametrize(("source", "status"), [
+    ((CORRECT / "template_with_seed.py").read_text(), "graded"),
+    ("", "rejected"),
+    ("def compute_cost_with_regularization(A3, Y, parameters, lambd:\n    return 0\n", "error"),
+])
+def test_the_report_written_and_printed_is_schema_valid_whatever_the_status(tmp_path, report_validator, source, status):
+    submission, report = tmp_path / "submission.py", tmp_path / "r.json"
+    submission.write_text(source)
+    result = CliRunner().invoke(main, [str(submission), "--unsafe-no-sandbox", "--json", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    written = json.loads(report.read_text())
+    assert written["status"] == status
+    report_validator.validate(written)
+    report_validator.validate(json.loads(result.stdout))
 
 
 def test_unsafe_mode_warns_loudly(tmp_path):
@@ -100,3 +117,80 @@ def test_invalid_service_settings_are_a_usage_error(monkeypatch):
     monkeypatch.setenv("GRADER_WORKERS", "not-a-number")
     result = CliRunner().invoke(main, ["serve"])
     assert result.exit_code == 2
+
+
+def _no_traceback(result) -> None:
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+
+
+def _serve_on(database):
+    return CliRunner().invoke(main, ["serve", "--database", str(database), "--port", str(_free_port()),
+                                     "--unsafe-no-sandbox"])
+
+
+def test_grade_serve_on_a_database_another_server_holds_exits_with_a_message(tmp_path):
+    database = tmp_path / "service.db"
+    with open(f"{database}.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a live server holds it
+        result = _serve_on(database)
+    assert result.exit_code == 1
+    assert f"another grader service is using {database}" in result.output
+    _no_traceback(result)
+
+
+def test_grade_serve_on_a_database_in_a_missing_folder_exits_with_a_message(tmp_path):
+    result = _serve_on(tmp_path / "no-such-folder" / "service.db")
+    assert result.exit_code == 1
+    assert "No such file or directory" in result.output
+    _no_traceback(result)
+
+
+def test_grade_serve_on_a_file_that_is_not_a_database_exits_with_a_message(tmp_path):
+    database = tmp_path / "notes.txt"
+    database.write_text("not a database, just some notes that happen to be long enough to be read\n" * 10)
+    result = _serve_on(database)
+    assert result.exit_code == 1
+    assert "cannot be used as the service's database" in result.output
+    _no_traceback(result)
+
+
+def test_a_configuration_file_that_is_not_toml_is_a_usage_error(tmp_path):
+    config = tmp_path / "service.toml"
+    config.write_text("this is = = not toml\n")
+    result = CliRunner().invoke(main, ["serve", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "not valid TOML" in result.output
+    _no_traceback(result)
+
+
+def test_a_report_path_that_cannot_be_written_exits_with_a_message(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = CliRunner().invoke(main, [CORRECT_FILE, "--unsafe-no-sandbox", "--report", str(blocker / "r.json")])
+    assert result.exit_code == 1
+    assert f"cannot write the report to {blocker / 'r.json'}" in result.output
+    _no_traceback(result)
+
+
+def test_checks_that_did_not_run_exit_with_a_message(tmp_path, monkeypatch):
+    monkeypatch.setattr(pytest, "main", lambda *args, **kwargs: pytest.ExitCode.INTERNAL_ERROR)
+    result = CliRunner().invoke(main, [CORRECT_FILE, "--unsafe-no-sandbox", "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 1
+    assert "the checks did not run" in result.output
+    _no_traceback(result)
+
+
+@pytest.mark.slow
+def test_grade_serve_on_a_port_in_use_exits_with_a_message(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--database", str(tmp_path / "service.db"), "--port", str(port),
+                                           "--unsafe-no-sandbox"])
+    assert result.exit_code == 1
+    assert f"the service could not start on 127.0.0.1:{port}" in result.output
+    _no_traceback(result)

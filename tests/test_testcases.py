@@ -6,6 +6,7 @@ import math
 import pytest
 
 from grader.assignment import load_assignment
+from grader.errors import AssignmentError
 from grader.testcases import generate, render
 
 SAME_FLOAT = {"rel_tol": 1e-9, "abs_tol": 1e-12}
@@ -64,6 +65,19 @@ def test_engine_refuses_stale_generated_outputs(tmp_path, assignment):
         assert "make testcases" in str(exc)
     else:
         raise AssertionError("stale generated outputs were accepted")
+
+
+def test_generated_outputs_in_another_format_are_refused_with_a_clear_error(tmp_path, assignment):
+    case_file = tmp_path / "testcases" / "regularization.toml"
+    case_file.parent.mkdir()
+    case_file.write_text(assignment.case_file.read_text())
+    (tmp_path / "reference").symlink_to(assignment.case_file.parent.parent / "reference")
+    (case_file.parent / "generated").mkdir()
+    document = json.loads(assignment.generated_path.read_text())
+    document["format"] = 2
+    (case_file.parent / "generated" / "regularization.json").write_text(json.dumps(document))
+    with pytest.raises(AssignmentError, match="in format 2, this grader reads format 1: run `make testcases`"):
+        load_assignment(case_file).data
 
 
 def test_every_function_has_one_visible_public_case(assignment):

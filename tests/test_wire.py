@@ -19,9 +19,9 @@ from grader.wire import (
     decode_array,
     decode_result,
     encode_bundle,
-    frame_line,
     output_budget,
 )
+from tests.wire_frames import frame_line
 
 
 def _bundle(**overrides):

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from grader import wire
-from grader.wire import FRAME_PREFIX, ALLOWED_DTYPES, SandboxResult, _Array, decode_array, decode_result, frame_line
+from grader.wire import FRAME_PREFIX, ALLOWED_DTYPES, SandboxResult, _Array, decode_array, decode_result
+from tests.wire_frames import frame_line
 
 CALLS = 20
 MARKER = Path("/tmp/grader-wire-property-marker")

@@ -4,7 +4,7 @@ Exit codes, for CI:
   0  every report was written (and, with --fail-under, every student reached SCORE)
   1  --fail-under: at least one student scored below SCORE (missing and conflict students count as 0)
   2  usage: bad option, or an input / manifest / roster that cannot be read
-  3  the grader failed: it could not run, or some report has status internal_error
+  3  the grader failed: it could not run or write to --out, or some report has status internal_error
   130 interrupted (Ctrl-C); re-run the same command to resume
 """
 
@@ -20,6 +20,8 @@ import click
 from grader.batch.executor import DEFAULT_JOBS, SANDBOX_WAIT_SECONDS
 from grader.cli_options import chosen_backend, sandbox_options
 from grader.errors import GraderError
+from grader.queue.base import DEFAULT_BROKER_URL
+from grader.sandbox import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from grader.batch.executor import Executor
@@ -72,7 +74,7 @@ class _GraderFailed(click.ClickException):
                    "instead of the built-in LMS naming patterns.")
 @sandbox_options
 @click.option("--timeout", type=click.FloatRange(min=1, max=600), default=None,
-              help="Wall-clock limit per submission, in seconds [default: 20].")
+              help=f"Wall-clock limit per submission, in seconds [default: {DEFAULT_TIMEOUT:g}].")
 @click.option("--sandbox-wait", "sandbox_wait", type=click.FloatRange(min=0), default=SANDBOX_WAIT_SECONDS,
               show_default=True, metavar="SECONDS",
               help="How long to wait for a sandbox that stops answering (Docker restarting) before stopping.")
@@ -82,7 +84,7 @@ class _GraderFailed(click.ClickException):
               help="Grade on this machine (--jobs processes), or on `grade worker` machines through Redis "
                    "(they choose the sandbox and cap --timeout; see docs/deployment.md).")
 @click.option("--broker", "broker_url", metavar="URL", envvar="GRADER_BROKER_URL", show_envvar=True,
-              help="Redis URL of the Celery queue (with --queue celery) [default: redis://127.0.0.1:6379/0].")
+              help=f"Redis URL of the Celery queue (with --queue celery) [default: {DEFAULT_BROKER_URL}].")
 def batch_command(
     source: Path, out: Path, jobs: int, roster: Path | None, id_pattern: str | None, sandbox: str,
     unsafe_no_sandbox: bool, timeout: float | None, sandbox_wait: float, fail_under: tuple[float, bool] | None,
@@ -112,6 +114,8 @@ def batch_command(
         raise click.UsageError(str(exc)) from exc
     except GraderError as exc:
         raise _GraderFailed(str(exc)) from exc
+    except OSError as exc:
+        raise _GraderFailed(f"cannot read or write {exc.filename or out}: {exc.strerror or exc}") from exc
     except KeyboardInterrupt:
         click.echo("interrupted: every finished report is kept; re-run the same command to resume", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -15,7 +15,7 @@ from html import escape
 
 from grader.assignment import Assignment
 from grader.batch.failures import function_failures, message_kind
-from grader.engine import GRADER_VERSION
+from grader.version import GRADER_VERSION
 from grader.report import STATUS_MEANING, Report
 
 BINS = 10

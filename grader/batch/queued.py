@@ -59,7 +59,7 @@ class QueueExecutor:
 
 def celery_executor(broker_url: str | None, *, digest: str, timeout: float | None = None) -> QueueExecutor:
     """An executor sending to `grade worker` processes through the Redis at `broker_url` (GRADER_* settings)."""
-    from grader.engine import GRADER_VERSION
+    from grader.version import GRADER_VERSION
     from grader.queue import open_queue
 
     return QueueExecutor(open_queue("celery", broker_url=broker_url), version=GRADER_VERSION, digest=digest,

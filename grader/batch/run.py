@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import fcntl
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,9 +24,9 @@ from grader.batch.executor import SANDBOX_WAIT_SECONDS, Executor, GradeJob, Loca
 from grader.batch.inputs import Absent, Discovered, Handin, discover
 from grader.batch.outputs import report_path, write_outputs
 from grader.batch.progress import LogProgress, ProgressDisplay, Tally
-from grader.engine import GRADER_VERSION
+from grader.version import GRADER_VERSION
 from grader.errors import GraderError
-from grader.report import CapturedOutput, FunctionResult, Report, SubmissionInfo, write_report
+from grader.report import Report, SubmissionInfo, write_report
 
 LOCK_NAME = ".batch.lock"
 LOG_NAME = "grading-log.jsonl"
@@ -93,28 +92,9 @@ def plan_batch(
     return Plan(current, copies, to_grade)
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _placeholder(assignment: Assignment, status: str, message: str, submission: SubmissionInfo, backend: str) -> Report:
-    """A report for a student the sandbox never ran for: every function at zero, no cases run."""
-    functions = {
-        name: FunctionResult(score=0.0, max_score=sum(case.points for case in assignment.cases_of(name)),
-                             passed=False, cases=[])
-        for name in assignment.functions
-    }
-    return Report(
-        assignment=assignment.name, submission=submission, grader_version=GRADER_VERSION,
-        testcases_digest=assignment.digest, backend=backend, status=status, message=message, score=0.0,
-        max_score=assignment.max_score, functions=functions, stdout=CapturedOutput(text="", bytes=0, truncated=False),
-        duration_seconds=0.0, created_at=_now(),
-    )
-
-
 def absent_report(assignment: Assignment, absent: Absent) -> Report:
     """Zero for a student with nothing to grade: `missing` (nothing handed in) or `conflict`."""
-    return _placeholder(assignment, absent.status, absent.reason, SubmissionInfo(name="", sha256="", size=0), "none")
+    return Report.failed(assignment, absent.status, absent.reason)
 
 
 def _load_existing(out: Path, students: Sequence[str]) -> dict[str, Report]:
@@ -230,9 +210,9 @@ def _run(source: Path, out: Path, assignment: Assignment, *, roster: Path | None
     try:
         for result in executor.grade(_jobs(plan.to_grade)):
             submission = result.job.submission
-            report = result.report or _placeholder(
+            report = result.report or Report.failed(
                 assignment, "internal_error", f"the grader failed on this file ({result.error}); re-run to retry",
-                SubmissionInfo(name=submission.name, sha256=submission.sha256, size=len(submission.content)), backend)
+                submission=SubmissionInfo.of(submission), backend=backend)
             handins = plan.to_grade[result.job.key]
             for handin in handins:
                 reports[handin.student_id] = _store(out, handin.student_id, _renamed(report, handin.name))

@@ -15,6 +15,9 @@ from typing import Any, Protocol
 from grader.errors import GraderError
 from grader.submission import Submission
 
+DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
+"""Where the Celery queue's Redis is unless configured: this machine, for a first try."""
+
 
 class QueueUnavailable(GraderError):
     """The queue's broker or result store does not answer."""

@@ -7,11 +7,12 @@ import os
 import click
 
 from grader.cli_options import chosen_backend, sandbox_options
+from grader.queue.base import DEFAULT_BROKER_URL
 
 
 @click.command("worker")
 @click.option("--broker", "broker_url", metavar="URL", envvar="GRADER_BROKER_URL", show_envvar=True,
-              default="redis://127.0.0.1:6379/0", show_default=True, help="Redis URL of the task queue.")
+              default=DEFAULT_BROKER_URL, show_default=True, help="Redis URL of the task queue.")
 @click.option("--result-backend", "result_backend_url", metavar="URL", envvar="GRADER_RESULT_BACKEND_URL",
               show_envvar=True, help="Redis URL for results [default: the broker].")
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default=True,

@@ -30,7 +30,7 @@ def grade_job(job: Job, grade_fn: GradeFn, backend: str, timeout_cap: float | No
     """
     timeout = job.timeout
     if timeout_cap is not None:
-        from grader.engine import DEFAULT_TIMEOUT
+        from grader.sandbox import DEFAULT_TIMEOUT
 
         timeout = min(timeout or DEFAULT_TIMEOUT, timeout_cap)
     report = grade_fn(job.submission, backend=backend, timeout=timeout)

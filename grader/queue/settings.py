@@ -11,15 +11,15 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from grader.queue.grading import DEFAULT_GRADE_FUNCTION
+from grader.queue.base import DEFAULT_BROKER_URL
 from grader.sandbox import require_sandbox
-
 
 class QueueSettings(BaseSettings):
     """Every knob of the Celery/Redis queue; see docs/deployment.md for how they were chosen."""
 
     model_config = SettingsConfigDict(env_prefix="GRADER_", extra="ignore")
 
-    broker_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis URL of the task queue.")
+    broker_url: str = Field(default=DEFAULT_BROKER_URL, description="Redis URL of the task queue.")
     result_backend_url: str | None = Field(default=None, description="Redis URL of task results; default: the broker.")
     queue_name: str = Field(default="grader", description="Celery queue that grading tasks go to.")
     grade_timeout_cap_seconds: float = Field(

@@ -8,7 +8,7 @@ only offers it behind `--unsafe-no-sandbox`, settings only with `unsafe_no_sandb
 
 from __future__ import annotations
 
-from grader.sandbox.base import Backend, Limits, RawRun
+from grader.sandbox.base import DEFAULT_TIMEOUT, Backend, Limits, RawRun
 
 BACKENDS = ("docker", "bwrap", "process")
 UNSANDBOXED = "process"
@@ -47,5 +47,5 @@ def get_backend(name: str) -> Backend:
 
 
 __all__ = [
-    "BACKENDS", "UNSANDBOXED", "UNSANDBOXED_WARNING", "Backend", "Limits", "RawRun", "get_backend", "require_sandbox",
+    "BACKENDS", "DEFAULT_TIMEOUT", "UNSANDBOXED", "UNSANDBOXED_WARNING", "Backend", "Limits", "RawRun", "get_backend", "require_sandbox",
 ]

@@ -13,13 +13,26 @@ from pathlib import Path
 from typing import Protocol
 
 RUNNER_PATH = Path(__file__).resolve().parent.parent / "runner.py"
+DEFAULT_TIMEOUT = 20.0
+"""Wall-clock seconds of a whole run when nobody asks for another limit."""
+SANDBOX_ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "LANG": "C.UTF-8",
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+}
+"""The runner's whole environment in every backend (each adds its HOME): nothing of the host's leaks in."""
+DIAGNOSTICS_BYTES = 8 * 1024
+"""How much of the end of the runner's stderr a backend keeps for RawRun.diagnostics."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
     """Resource limits for one sandboxed run."""
 
-    wall_seconds: float = 20.0
+    wall_seconds: float = DEFAULT_TIMEOUT
     memory_bytes: int = 512 * 1024 * 1024
     pids: int = 64
     cpus: float = 1.0

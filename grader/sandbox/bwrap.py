@@ -25,8 +25,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from grader.errors import SandboxUnavailable
-from grader.sandbox.base import RUNNER_PATH, Limits, RawRun
-from grader.sandbox.process import SANDBOX_ENV, limit_resources, run_child
+from grader.sandbox.base import RUNNER_PATH, SANDBOX_ENV, Limits, RawRun
+from grader.sandbox.process import limit_resources, run_child
 
 BWRAP = "/usr/bin/bwrap"
 PYTHON = "/usr/bin/python3"

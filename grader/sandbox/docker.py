@@ -32,7 +32,7 @@ import requests
 import urllib3
 from docker.types import HostConfig, LogConfig, Ulimit
 
-from grader.sandbox.base import RUNNER_PATH, Limits, RawRun
+from grader.sandbox.base import DIAGNOSTICS_BYTES, RUNNER_PATH, SANDBOX_ENV, Limits, RawRun
 from grader.sandbox.errors import DaemonUnreachable, ImageMissing, SandboxOutage
 
 IMAGE_NAME = "grader-sandbox"
@@ -44,15 +44,7 @@ RUNNER_COMMAND = ("python3", "-I", "/opt/grader/runner.py")
 SANDBOX_USER = "10001:10001"
 """The unprivileged user baked into the image (Dockerfile)."""
 
-ENVIRONMENT = {
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "HOME": "/tmp",
-    "LANG": "C.UTF-8",
-    "PATH": "/usr/local/bin:/usr/bin:/bin",
-}
+ENVIRONMENT = {**SANDBOX_ENV, "HOME": "/tmp"}
 
 LABEL = "grader.sandbox"
 CONTAINER_PREFIX = "grader-sandbox-"
@@ -60,7 +52,6 @@ OWNER_LABEL = "grader.sandbox.owner"
 STALE_AFTER_SECONDS = 3600.0
 """A labelled container this old is reaped even when its owner cannot be checked."""
 
-DIAGNOSTICS_BYTES = 8 * 1024
 _CHUNK = 64 * 1024
 _FRAME_HEADER = struct.Struct(">BxxxL")
 _STDOUT, _STDERR = 1, 2

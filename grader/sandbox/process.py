@@ -19,17 +19,7 @@ import threading
 import time
 from typing import Callable
 
-from grader.sandbox.base import RUNNER_PATH, Limits, RawRun
-
-DIAGNOSTIC_BYTES = 8192
-SANDBOX_ENV = {
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "LANG": "C.UTF-8",
-    "PATH": "/usr/local/bin:/usr/bin:/bin",
-}
+from grader.sandbox.base import DIAGNOSTICS_BYTES, RUNNER_PATH, SANDBOX_ENV, Limits, RawRun
 
 
 def _read_capped(stream, limit: int, sink: bytearray, overflow: list[bool], on_overflow: Callable[[], None]) -> None:
@@ -83,30 +73,17 @@ class ProcessBackend:
     """A child process with rlimits, its own session (killed as a group) and a scratch directory."""
 
     name = "process"
-    isolated = False
-
-    def __init__(self, python: str = sys.executable) -> None:
-        self.python = python
-
-    def command(self, workdir: str) -> list[str]:
-        return [self.python, "-I", str(RUNNER_PATH)]
-
-    def preexec(self, limits: Limits) -> Callable[[], None]:
-        return limit_resources(limits)
-
-    def environment(self, workdir: str) -> dict[str, str]:
-        return {**SANDBOX_ENV, "HOME": workdir, "TMPDIR": workdir}
 
     def run(self, bundle: bytes, limits: Limits) -> RawRun:
         workdir = tempfile.mkdtemp(prefix="grader-run-")
         try:
             return run_child(
-                self.command(workdir),
+                [sys.executable, "-I", str(RUNNER_PATH)],
                 bundle,
                 limits,
                 cwd=workdir,
-                env=self.environment(workdir),
-                preexec=self.preexec(limits),
+                env={**SANDBOX_ENV, "HOME": workdir, "TMPDIR": workdir},
+                preexec=limit_resources(limits),
             )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -150,7 +127,7 @@ def _supervise(process: subprocess.Popen, bundle: bytes, limits: Limits, started
             args=(process.stdout, limits.stdout_bytes, stdout, stdout_overflow, process.kill),
             daemon=True,
         ),
-        threading.Thread(target=_read_tail, args=(process.stderr, DIAGNOSTIC_BYTES, stderr), daemon=True),
+        threading.Thread(target=_read_tail, args=(process.stderr, DIAGNOSTICS_BYTES, stderr), daemon=True),
     ]
     for pump in pumps:
         pump.start()

@@ -28,12 +28,12 @@ from grader.submission import Submission
 log = logging.getLogger(__name__)
 
 
-def result_from_outcome(outcome: Outcome) -> Result:
+def result_from_outcome(job: ClaimedJob, outcome: Outcome) -> Result:
     """The stored result of a queue outcome; no report means the grader failed on the job."""
     report = outcome.report
     if report is None:
         log.error("job %s failed in the queue: %s", outcome.key, outcome.error)
-        return internal_error("The grader failed on this submission; a person will look at it.")
+        return internal_error(job, "The grader failed on this submission; a person will look at it.")
     return Result(status=report["status"], score=float(report["score"]), max_score=float(report["max_score"]),
                   report=report)
 
@@ -99,7 +99,7 @@ class QueueDispatcher(Background):
             if job is None:
                 return
             if job.attempts > self._max_attempts:
-                self._complete(job, internal_error("Grading was interrupted repeatedly; a person will look at it."))
+                self._complete(job, internal_error(job, "Grading was interrupted repeatedly; a person will look at it."))
                 continue
             if job.attempts > 1:
                 log.warning("re-sending job %s (claim %d)", job.id, job.attempts)
@@ -113,7 +113,7 @@ class QueueDispatcher(Background):
             return
         if outcome.report is not None:
             self._metrics.observe("grader_grading_seconds", float(outcome.report.get("duration_seconds", 0.0)))
-        self._complete(job, result_from_outcome(outcome))
+        self._complete(job, result_from_outcome(job, outcome))
 
     def _complete(self, job: ClaimedJob, result: Result) -> None:
         finish_job(self._store, self._metrics, self._on_complete, self._clock(), job, result)

@@ -6,6 +6,7 @@ import dataclasses
 import fcntl
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import IO, Any
 
 import httpx
 
+from grader.errors import DatabaseInUse, DatabaseUnusable
 from grader.sandbox import UNSANDBOXED, UNSANDBOXED_WARNING
 from grader.sandbox.health import SandboxGate, probe
 from grader.service import egress, lti
@@ -36,10 +38,6 @@ class TokenScope:
     """Whose jobs a bearer token reads: one client's, or every client's (`client` None, an admin token)."""
 
     client: str | None
-
-
-class DatabaseInUse(RuntimeError):
-    """Another live service process owns the database."""
 
 
 class Runtime:
@@ -150,13 +148,31 @@ class Runtime:
             self._lock_file.close()
 
 
+def check_database(database: Path) -> None:
+    """Raise DatabaseInUse or DatabaseUnusable now if the service could not own `database`.
+
+    The server calls this before it starts listening: raised later, from the app's startup,
+    the same error would reach the operator as a traceback in uvicorn's log.
+    """
+    lock_file = _lock(database)
+    try:
+        Store(database).close()
+    except sqlite3.DatabaseError as error:
+        raise DatabaseUnusable(f"{database} cannot be used as the service's database: {error}") from None
+    finally:
+        lock_file.close()
+
+
 def _lock(database: Path) -> IO[str]:
     """Hold an exclusive lock beside the database for the life of the process.
 
     Startup recovery re-queues every running job, which is only right if no other process is
     grading them; the kernel drops the lock when the process dies, even by kill -9.
     """
-    lock_file = open(f"{database}.lock", "a+")
+    try:
+        lock_file = open(f"{database}.lock", "a+")
+    except OSError as error:
+        raise DatabaseUnusable(f"cannot create {database}.lock beside the database: {error.strerror}") from None
     try:
         fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

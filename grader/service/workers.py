@@ -18,8 +18,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from grader.assignment import load_assignment
 from grader.errors import SandboxOutage
 from grader.queue.grading import GradeFn
+from grader.report import Report, SubmissionInfo
 from grader.sandbox.health import SandboxGate
 from grader.service.metrics import Metrics
 from grader.service.payloads import plan_deliveries
@@ -40,10 +42,14 @@ def result_from_report(report: Any) -> Result:
     )
 
 
-def internal_error(message: str) -> Result:
-    """The result of a job the service could not grade; the message is shown to the student."""
-    report = {"status": "internal_error", "score": 0.0, "max_score": 0.0, "message": message}
-    return Result(status="internal_error", score=0.0, max_score=0.0, report=report)
+def internal_error(job: ClaimedJob, message: str) -> Result:
+    """The result of a job the service could not grade: a report at zero, held for a person.
+
+    The message is shown to the student. The case files are read again here; when they cannot be
+    read, this raises and the job stays claimed until its lease runs out, as for any failure to record.
+    """
+    submission = SubmissionInfo.of(Submission(job.filename, job.content))
+    return result_from_report(Report.failed(load_assignment(), "internal_error", message, submission=submission))
 
 
 def finish_job(
@@ -124,7 +130,7 @@ class WorkerPool(Background):
     def _process(self, job: ClaimedJob) -> None:
         if job.attempts > self._max_attempts:
             # The job was claimed this often without finishing: it likely takes the process down.
-            self._complete(job, internal_error("Grading was interrupted repeatedly; a person will look at it."))
+            self._complete(job, internal_error(job, "Grading was interrupted repeatedly; a person will look at it."))
             return
         started = time.monotonic()
         try:
@@ -141,7 +147,7 @@ class WorkerPool(Background):
             if job.attempts < self._max_attempts:
                 self._store.retry_job(job, f"{type(error).__name__}: {error}", self._clock() + 2.0**job.attempts)
                 return
-            result = internal_error("The grader failed on this submission; a person will look at it.")
+            result = internal_error(job, "The grader failed on this submission; a person will look at it.")
         self._metrics.observe("grader_grading_seconds", time.monotonic() - started)
         self._complete(job, result)
 

@@ -80,3 +80,12 @@ def test_a_sandbox_that_stays_away_exits_with_the_grader_failure_code_after_the_
     assert result.exit_code == EXIT_GRADER_FAILED, result.output
     assert "waiting up to 0:01" in result.output
     assert "the sandbox did not return within 0:01" in result.output and "Docker" in result.output
+
+
+def test_an_out_folder_that_cannot_be_created_exits_with_the_grader_failure_code(two_students, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = _run(str(two_students), "--out", str(blocker / "out"))
+    assert result.exit_code == EXIT_GRADER_FAILED
+    assert f"cannot read or write {blocker / 'out'}" in result.output
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output

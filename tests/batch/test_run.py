@@ -11,7 +11,7 @@ from grader.assignment import load_assignment
 from grader.batch.executor import Graded
 from grader.batch.inputs import Absent, Handin
 from grader.batch.run import LOG_NAME, absent_report, grade_batch, plan_batch
-from grader.engine import GRADER_VERSION
+from grader.version import GRADER_VERSION
 from grader.errors import GraderError
 from grader.report import Report
 from tests.batch.conftest import correct, write_tree
@@ -136,11 +136,13 @@ class _FailingExecutor:
             yield Graded(job, None, "RuntimeError: the backend broke")
 
 
-def test_a_job_the_grader_fails_on_becomes_internal_error_and_is_retried_next_run(small_class, tmp_path):
+def test_a_job_the_grader_fails_on_becomes_internal_error_and_is_retried_next_run(small_class, tmp_path,
+                                                                                  report_validator):
     out = tmp_path / "out"
     failed = grade_batch(small_class, out, executor=_FailingExecutor())
     assert {report.status for report in failed.reports.values()} == {"internal_error"}
     assert "the backend broke" in failed.reports["alice"].message
+    report_validator.validate(json.loads((out / "reports" / "alice.json").read_text()))
     retried = _batch(small_class, out)
     assert retried.graded == 4
     assert retried.reports["alice"].status == "graded"

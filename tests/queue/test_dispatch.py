@@ -44,6 +44,27 @@ def test_a_job_the_queue_could_not_grade_ends_as_internal_error(store):
     assert store.job_status(job_id)["result"]["status"] == "internal_error"
 
 
+def test_the_internal_error_report_of_a_job_the_queue_could_not_grade_is_schema_valid(store, report_validator):
+    """What a Celery task that gave up returns (no report, an error) becomes a report valid against the schema."""
+    def broken(submission, *, backend, timeout):
+        raise RuntimeError("no sandbox")
+
+    job_id, _ = store.accept(new_submission(), 0)
+    _dispatch(store, broken, until=lambda: store.counts()["jobs"] == {"done": 1})
+    report = store.job_status(job_id)["result"]["report"]
+    report_validator.validate(report)
+    assert "person will look" in report["message"]
+
+
+def test_the_internal_error_report_of_a_job_claimed_too_often_is_schema_valid(store, report_validator):
+    job_id, _ = store.accept(new_submission(), 0)
+    for _ in range(3):
+        store.claim_job(0, 30)
+        store.recover(0)
+    _dispatch(store, lambda submission, **_: None, until=lambda: store.counts()["jobs"] == {"done": 1})
+    report_validator.validate(store.job_status(job_id)["result"]["report"])
+
+
 def test_a_job_claimed_too_often_without_an_outcome_ends_as_internal_error(store):
     job_id, _ = store.accept(new_submission(), 0)
     for _ in range(3):  # three dispatches that never came back (the service died each time)

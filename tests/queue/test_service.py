@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.queue.conftest import REPO, TEST_SETTINGS
+from tests.queue.stand_in import BUG_MARKER
 from tests.service.conftest import lms, lti_key, start_service, submission  # noqa: F401  (re-used fixtures)
 
 pytestmark = pytest.mark.slow
@@ -77,3 +78,16 @@ def test_a_job_redis_lost_is_sent_again_after_the_redispatch_window(start_servic
     assert (status["status"], status["score"]) == ("graded", 80.0)
     assert redis_server.attempts(job_id) == 1
     assert _count(service.database, f"SELECT attempts FROM jobs WHERE id = '{job_id}'") == 2
+
+
+def test_a_job_the_celery_worker_gave_up_on_is_held_with_a_schema_valid_report(
+    start_service, lms, redis_server, start_worker, report_validator,
+):
+    start_worker("w1@test")
+    service = _celery_service(start_service, redis_server)
+    job_id = service.submit(submission(lms, source="# " + BUG_MARKER.decode() + "\n")).json()["job_id"]
+    status = service.wait_for(job_id, _delivered, 120)
+    assert status["status"] == "internal_error"
+    report_validator.validate(status["report"])
+    [event] = lms.callbacks.values()
+    assert event["type"] == "grading.held"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from grader.sandbox.base import Limits
-from grader.sandbox.process import SANDBOX_ENV, run_child
+from grader.sandbox.base import SANDBOX_ENV, Limits
+from grader.sandbox.process import run_child
 
 ENDLESS_WRITER = "import os\nwhile True:\n    os.write(1, b'x' * 65536)\n"
 

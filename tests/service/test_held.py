@@ -16,7 +16,7 @@ def broken(submission: Any, *, backend: str, timeout: float | None) -> Any:
     raise RuntimeError("a bug in the grader")
 
 
-def test_an_internal_error_is_held_not_published_as_a_grade(start_service, lms):
+def test_an_internal_error_is_held_not_published_as_a_grade(start_service, lms, report_validator):
     service = start_service(grade_function="tests.service.test_held:broken", max_job_attempts=1)
     response = service.submit(submission(lms, lti=True))
     assert response.status_code == 202, response.text
@@ -24,6 +24,7 @@ def test_an_internal_error_is_held_not_published_as_a_grade(start_service, lms):
     status = service.wait_for(job_id, lambda s: s["state"] == "done" and s["deliveries"]
                               and s["deliveries"][0]["state"] == "delivered")
     assert status["status"] == "internal_error"
+    report_validator.validate(status["report"])
     assert [delivery["kind"] for delivery in status["deliveries"]] == ["callback"]
     [event] = lms.callbacks.values()
     assert event["type"] == "grading.held"

@@ -63,6 +63,26 @@ def test_a_job_that_keeps_killing_the_process_is_given_up(store):
     assert store.job_status(job_id)["result"]["status"] == "internal_error"
 
 
+def test_the_internal_error_report_of_an_engine_failure_is_schema_valid(store, report_validator):
+    def broken(submission, *, backend, timeout):
+        raise RuntimeError("no sandbox")
+
+    job_id, _ = store.accept(new_submission(), 0)
+    _run_pool(store, broken, max_attempts=1, until=lambda: store.counts()["jobs"] == {"done": 1})
+    report = store.job_status(job_id)["result"]["report"]
+    report_validator.validate(report)
+    assert (report["status"], report["score"], report["submission"]["name"]) == ("internal_error", 0.0, "f.py")
+
+
+def test_the_internal_error_report_of_a_job_given_up_is_schema_valid(store, report_validator):
+    job_id, _ = store.accept(new_submission(), 0)
+    for _ in range(3):
+        store.claim_job(0, 30)
+        store.recover(0)
+    _run_pool(store, stand_in_grade, max_attempts=3, until=lambda: store.counts()["jobs"] == {"done": 1})
+    report_validator.validate(store.job_status(job_id)["result"]["report"])
+
+
 class _Sandbox:
     """A sandbox switched off and on by the test: grading and the gate's probe both see its state."""
 
