@@ -129,6 +129,13 @@ class Runtime:
             on_complete=self.dispatcher.wake, clock=self.clock,
         )
 
+    @property
+    def http(self) -> httpx.Client:
+        """The guarded client of every outbound request (see egress); exists once started."""
+        if self._http is None:
+            raise RuntimeError("the runtime has not started")
+        return self._http
+
     def sandbox_health(self) -> dict[str, Any]:
         """The sandbox's state for /healthz and /readyz: up, down (since when, why) or remote."""
         if self.gate is None:

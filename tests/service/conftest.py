@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from grader.service.store import NewSubmission, Store
 from tests.service.lms_standin import StandInLms, signed_post
+from tests.service.lti_platform import StandInPlatform
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_SECRET = "whsec_" + base64.b64encode(b"client-secret-of-the-lms-32bytes").decode()
@@ -226,3 +227,44 @@ def submission(lms: StandInLms, *, lines: int = 3, lti: bool = False, callback: 
     if lti:
         payload["lti"] = {"lineitem_url": f"{lms.url}/lineitems/7?type=quiz", "user_id": "lti-user-1"}
     return payload | extra
+
+
+OTHER_LTI_CLIENT_ID = "grader-tool-at-the-other-platform"
+
+
+@pytest.fixture
+def platform() -> Iterator[StandInPlatform]:
+    """A stand-in LTI platform, registered (see `start_lti_service`) as client `lms`."""
+    stand_in = StandInPlatform(client_id=LTI_CLIENT_ID).start()
+    yield stand_in
+    stand_in.stop()
+    assert stand_in.errors == [], "the stand-in platform found problems in what the tool sent"
+
+
+@pytest.fixture
+def other_platform() -> Iterator[StandInPlatform]:
+    """A second platform, registered as client `other`."""
+    stand_in = StandInPlatform(client_id=OTHER_LTI_CLIENT_ID).start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def start_lti_service(
+    start_service: Callable[..., Service], platform: StandInPlatform, other_platform: StandInPlatform,
+    lti_key: tuple[Path, str],
+) -> Callable[..., Service]:
+    """Start the service as the LTI tool of `platform` (client `lms`) and `other_platform` (client `other`)."""
+
+    def start(**settings: Any) -> Service:
+        clients = {
+            "lms": {"secret": CLIENT_SECRET, "callback_secret": CALLBACK_SECRET, "api_tokens": [API_TOKEN],
+                    "lti": platform.registration(str(lti_key[0]))},
+            "other": {"secret": OTHER_CLIENT_SECRET, "callback_secret": OTHER_CALLBACK_SECRET,
+                      "api_tokens": [OTHER_API_TOKEN], "lti": other_platform.registration(str(lti_key[0]))},
+        }
+        service = start_service(clients=json.dumps(clients), **settings)
+        platform.tool_url = other_platform.tool_url = service.url
+        return service
+
+    return start

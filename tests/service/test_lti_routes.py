@@ -1,0 +1,180 @@
+"""The LTI launch through the real service and a stand-in platform: login, launch, keys, deep linking."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.service.conftest import LTI_CLIENT_ID
+from tests.service.lti_platform import CLAIM, Browser, StandInPlatform, form_fields, new_key
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    opened = Browser()
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def tool(start_lti_service):
+    return start_lti_service()
+
+
+def _refused(response, status: int, words: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert words in response.text
+    assert "Traceback" not in response.text
+
+
+def _launch_with(browser: Browser, platform: StandInPlatform, **changes) -> tuple:
+    """Start a student's launch and answer it with an id_token changed by `changes` (claims)."""
+    params = browser.login(platform.launch_url("student-1"))
+    token = platform.id_token(params["lti_message_hint"], params["nonce"], **changes)
+    return params, token
+
+
+def test_a_students_launch_opens_a_session_and_goes_to_the_hand_in_page(tool, platform, browser):
+    response = browser.launch(platform.launch_url("student-1"))
+    assert response.status_code == 303
+    assert response.headers["location"] == "/lti/hand-in"
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("grader_session="))
+    assert {"httponly", "secure", "samesite=none", "partitioned"} <= {a.strip().lower() for a in cookie.split(";")}
+    assert "grader_session" in browser.cookies
+
+
+def test_an_instructors_launch_goes_to_the_class_view(tool, platform, browser):
+    response = browser.launch(platform.launch_url("teacher-1", "instructor"))
+    assert response.status_code == 303
+    assert response.headers["location"] == "/lti/class"
+
+
+def test_the_jwks_serves_public_halves_with_their_kid_only(tool, browser):
+    keys = browser.request("GET", f"{tool.url}/lti/jwks.json").json()["keys"]
+    assert len(keys) == 1
+    assert set(keys[0]) == {"kty", "e", "n", "kid", "alg", "use"}
+    assert keys[0]["kid"]
+
+
+def test_a_launch_signed_with_a_key_the_platform_does_not_publish_is_refused(tool, platform, browser):
+    params = browser.login(platform.launch_url("student-1"))
+    with platform.lock:
+        pending = platform.pending[params["lti_message_hint"]]
+    forged = platform.sign(platform.claims(pending, params["nonce"]), key=new_key(), kid=platform.keys[-1].kid)
+    _refused(browser.post_launch(params["redirect_uri"], {"id_token": forged, "state": params["state"]}),
+             401, "signature does not verify")
+
+
+def test_a_launch_naming_an_unknown_kid_is_refused(tool, platform, browser):
+    params = browser.login(platform.launch_url("student-1"))
+    with platform.lock:
+        pending = platform.pending[params["lti_message_hint"]]
+    token = platform.sign(platform.claims(pending, params["nonce"]), key=new_key("made-up"))
+    _refused(browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]}),
+             401, "key the platform does not publish")
+
+
+def test_a_launch_for_another_audience_is_refused(tool, platform, browser):
+    params, token = _launch_with(browser, platform, aud="some-other-tool")
+    _refused(browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]}),
+             401, "meant for another tool")
+
+
+def test_a_launch_with_several_audiences_needs_our_client_id_as_azp(tool, platform, browser):
+    params, token = _launch_with(browser, platform, aud=[LTI_CLIENT_ID, "some-other-tool"], azp="some-other-tool")
+    _refused(browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]}),
+             401, "another tool (azp)")
+
+
+def test_an_expired_launch_is_refused(tool, platform, browser):
+    past = int(time.time()) - 3600
+    params, token = _launch_with(browser, platform, iat=past - 300, exp=past)
+    _refused(browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]}),
+             401, "expired")
+
+
+def test_a_replayed_id_token_is_refused_by_its_used_nonce(tool, platform, browser):
+    params = browser.login(platform.launch_url("student-1"))
+    token = platform.id_token(params["lti_message_hint"], params["nonce"])
+    assert browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]}).status_code == 303
+    # The attacker starts a login of their own, then posts the captured token with its state.
+    again = browser.login(platform.launch_url("student-1"))
+    _refused(browser.post_launch(again["redirect_uri"], {"id_token": token, "state": again["state"]}),
+             401, "already used (nonce)")
+
+
+def test_a_launch_answering_another_login_of_the_browser_is_refused(tool, platform, browser):
+    first = browser.login(platform.launch_url("student-1"))
+    second = browser.login(platform.launch_url("student-1"))
+    token = platform.id_token(first["lti_message_hint"], first["nonce"])
+    _refused(browser.post_launch(first["redirect_uri"], {"id_token": token, "state": second["state"]}),
+             401, "does not belong to the login this browser started (state)")
+
+
+def test_a_launch_without_the_browsers_state_cookie_is_refused(tool, platform, browser):
+    params, token = _launch_with(browser, platform)
+    browser.cookies.clear()
+    _refused(browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]}),
+             401, "did not start in this browser")
+
+
+def test_a_launch_from_an_unregistered_deployment_is_refused(tool, platform, browser):
+    params, token = _launch_with(browser, platform, **{CLAIM + "deployment_id": "deployment-9"})
+    _refused(browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]}),
+             401, "not registered for this deployment")
+
+
+def test_a_login_from_an_unknown_issuer_is_refused(tool, platform, browser):
+    url = platform.launch_url("student-1").replace("iss=http", "iss=https")
+    _refused(browser.request("GET", url), 400, "not registered with the platform")
+
+
+def test_a_student_cannot_deep_link(tool, platform, browser):
+    url = platform.launch_url("student-1", message_type="LtiDeepLinkingRequest")
+    _refused(browser.launch(url), 403, "Only instructors")
+
+
+def test_an_instructor_adds_the_assignment_and_the_platform_creates_its_column(tool, platform, browser):
+    response = browser.launch(platform.launch_url("teacher-1", "instructor", message_type="LtiDeepLinkingRequest"))
+    assert response.headers["location"] == "/lti/deep-link"
+    page = browser.request("GET", f"{tool.url}/lti/deep-link")
+    assert "Add this assignment" in page.text
+    action, fields = form_fields(page.text)
+    answer = browser.request("POST", f"{tool.url}{action}", data=fields)
+    return_url, returned = form_fields(answer.text)
+    assert return_url == f"{platform.url}/deep-link-return"
+    assert browser.request("POST", return_url, data=returned).status_code == 200
+    assert [item["scoreMaximum"] for item in platform.lineitems.values()] == [80.0]
+    assert platform.deep_link_responses[0][CLAIM + "deployment_id"] == platform.deployment_id
+
+
+def test_a_deep_linking_post_without_the_csrf_token_is_refused(tool, platform, browser):
+    browser.launch(platform.launch_url("teacher-1", "instructor", message_type="LtiDeepLinkingRequest"))
+    _refused(browser.request("POST", f"{tool.url}/lti/deep-link", data={"csrf_token": "guess"}), 403, "no longer valid")
+
+
+def test_a_page_without_a_session_answers_401_with_a_way_back(tool, browser):
+    _refused(browser.request("GET", f"{tool.url}/lti/deep-link"), 401, "Open the assignment from your course again")
+
+
+def test_another_platforms_id_token_cannot_finish_this_platforms_login(tool, platform, other_platform, browser):
+    params = browser.login(platform.launch_url("student-1"))
+    other_params = browser.login(other_platform.launch_url("student-1"))
+    # The other platform answers with the nonce of our login at `platform`: a valid token for client `other`.
+    token = other_platform.id_token(other_params["lti_message_hint"], params["nonce"])
+    _refused(browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]}),
+             401, "does not belong to the login")
+
+
+def test_another_platform_cannot_sign_as_this_platform(tool, platform, other_platform, browser):
+    params = browser.login(platform.launch_url("student-1"))
+    with platform.lock:
+        pending = platform.pending[params["lti_message_hint"]]
+    token = other_platform.sign(platform.claims(pending, params["nonce"]))
+    _refused(browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]}),
+             401, "key the platform does not publish")
