@@ -19,6 +19,7 @@ import urllib.parse
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from grader.assignment import load_assignment
 from grader.service import lti_deep_linking
@@ -42,7 +43,7 @@ from grader.service.runtime import Runtime
 LOGIN_SECONDS = 600
 """How long a login may take at the platform before its launch is refused."""
 _STATE_COOKIE = "grader_state_"
-_MAX_LAUNCH_BYTES = 64 * 1024
+_MAX_FORM_BYTES = 64 * 1024
 _ERROR_CODE = re.compile(r"[a-z_]{1,40}")
 
 
@@ -70,7 +71,7 @@ def add_launch_routes(app: FastAPI, runtime: Runtime) -> None:
     @app.api_route("/lti/login", methods=["GET", "POST"], tags=["lti"], response_class=HTMLResponse)
     async def lti_login(request: Request) -> Response:
         """OIDC third-party login initiation: on to the platform's authorization endpoint."""
-        params = dict(await request.form()) if request.method == "POST" else dict(request.query_params)
+        params = dict(await _small_form(request)) if request.method == "POST" else dict(request.query_params)
         fields = {name: value for name, value in params.items() if isinstance(value, str)}
         if not all(fields.get(name) for name in ("iss", "login_hint", "target_link_uri")):
             raise LtiRefused(400, "Login refused", "The login request lacks iss, login_hint or target_link_uri.")
@@ -102,10 +103,7 @@ def add_launch_routes(app: FastAPI, runtime: Runtime) -> None:
     @app.post("/lti/launch", tags=["lti"], response_class=HTMLResponse)
     async def lti_launch(request: Request) -> Response:
         """The platform's form post of the id_token: verify it, open a session, on to the user's page."""
-        declared = request.headers.get("content-length", "")
-        if not declared.isdigit() or int(declared) > _MAX_LAUNCH_BYTES:
-            raise LtiRefused(413, "Launch refused", "The launch request is too large.")
-        form = await request.form()
+        form = await _small_form(request)
         if isinstance(form.get("error"), str):
             code = str(form["error"])
             shown = code if _ERROR_CODE.fullmatch(code) else "unknown"
@@ -156,7 +154,7 @@ def add_launch_routes(app: FastAPI, runtime: Runtime) -> None:
     @app.post("/lti/deep-link", tags=["lti"], response_class=HTMLResponse)
     async def lti_deep_link(request: Request, session: Session = Depends(deep_linking_session)) -> HTMLResponse:
         """Post the signed deep-linking response back to the platform (an auto-submitting form)."""
-        form = await request.form()
+        form = await _small_form(request)
         token = form.get(CSRF_FIELD)
         check_csrf(session, token if isinstance(token, str) else None)
         launch = session.launch
@@ -169,6 +167,14 @@ def add_launch_routes(app: FastAPI, runtime: Runtime) -> None:
             launch, client_id=platform.client_id, key=signing_key(platform), items=[item], now=runtime.clock()
         )
         return page_response("Returning to your course", lti_deep_linking.return_form(launch.deep_link_return_url or "", signed))
+
+
+async def _small_form(request: Request) -> FormData:
+    """The form of a login or launch post, which is a few kB: a larger or unannounced body is refused unread."""
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > _MAX_FORM_BYTES:
+        raise LtiRefused(413, "Request refused", "The request is too large, or does not announce its length.")
+    return await request.form()
 
 
 def _first_page(launch: Launch) -> str:

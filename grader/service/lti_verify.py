@@ -183,6 +183,8 @@ def _check_lti_claims(claims: dict[str, Any], registration: Registration) -> Non
 def launch_from_claims(registration: Registration, claims: dict[str, Any]) -> Launch:
     """The `Launch` of verified claims; LtiRefused when a claim this message needs is missing."""
     message_type = claims[CLAIM + "message_type"]
+    if not _text(claims["sub"]):
+        raise LtiRefused(400, "Launch refused", "The launch does not name its user (sub); anonymous launches are not supported.")
     context = _object(claims.get(CLAIM + "context"))
     if not _text(context.get("id")):
         raise LtiRefused(400, "Launch refused", "The launch does not name a course (context claim).")

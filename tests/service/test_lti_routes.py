@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import time
+import urllib.parse
 from collections.abc import Iterator
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
-from tests.service.conftest import LTI_CLIENT_ID
+from tests.service.conftest import LTI_CLIENT_ID, submission
 from tests.service.lti_platform import CLAIM, Browser, StandInPlatform, form_fields, new_key
 
 pytestmark = pytest.mark.slow
@@ -178,3 +181,52 @@ def test_another_platform_cannot_sign_as_this_platform(tool, platform, other_pla
     token = other_platform.sign(platform.claims(pending, params["nonce"]))
     _refused(browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]}),
              401, "key the platform does not publish")
+
+
+def test_a_score_reaches_a_platform_that_reads_our_key_from_the_jwks(tool, platform):
+    # Such a platform finds our key by the assertion's kid, so every assertion must name one.
+    lineitem = platform.add_lineitem()
+    payload = submission(None, callback=False) | {"lti": {"lineitem_url": lineitem, "user_id": "student-1"}}
+    job_id = tool.submit(payload).json()["job_id"]
+    status = tool.wait_for(job_id, lambda s: any(d["state"] != "pending" for d in s["deliveries"]))
+    assert [d["state"] for d in status["deliveries"]] == ["delivered"]
+    assert [s["userId"] for s in platform.scores[lineitem.rsplit("/", 1)[1]]] == ["student-1"]
+
+
+def test_the_private_key_appears_in_no_answer(tool, platform, browser, lti_key):
+    private = serialization.load_pem_private_key(lti_key[0].read_bytes(), password=None)
+    d = private.private_numbers().d
+    secret_forms = [base64.urlsafe_b64encode(d.to_bytes((d.bit_length() + 7) // 8, "big")).rstrip(b"=").decode(),
+                    lti_key[0].read_text().splitlines()[1]]
+    browser.launch(platform.launch_url("teacher-1", "instructor", message_type="LtiDeepLinkingRequest"))
+    page = browser.request("GET", f"{tool.url}/lti/deep-link")
+    action, fields = form_fields(page.text)
+    answers = [browser.request("GET", f"{tool.url}{path}").text for path in ("/lti/jwks.json", "/openapi.json")]
+    answers += [page.text, browser.request("POST", f"{tool.url}{action}", data=fields).text]
+    assert not [form for form in secret_forms for answer in answers if form in answer]
+
+
+def test_a_login_initiation_may_be_posted(tool, platform, browser):
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(platform.launch_url("student-1")).query))
+    response = browser.request("POST", f"{tool.url}/lti/login", data=query)
+    assert response.status_code == 302
+    assert response.headers["location"].startswith(f"{platform.url}/auth?")
+
+
+def test_a_launch_signed_with_the_platforms_new_key_is_accepted_after_rotation(start_lti_service, platform, browser):
+    start_lti_service(lti_jwks_refetch_seconds=0)
+    assert browser.launch(platform.launch_url("student-1")).status_code == 303
+    platform.rotate()
+    assert browser.launch(platform.launch_url("student-1")).status_code == 303
+    assert platform.jwks_requests == 2
+
+
+def test_unknown_kids_do_not_make_the_tool_refetch_the_platforms_keys(tool, platform, browser):
+    assert browser.launch(platform.launch_url("student-1")).status_code == 303
+    for attempt in range(5):
+        params = browser.login(platform.launch_url("student-1"))
+        with platform.lock:
+            pending = platform.pending[params["lti_message_hint"]]
+        token = platform.sign(platform.claims(pending, params["nonce"]), key=new_key(f"made-up-{attempt}"))
+        browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]})
+    assert platform.jwks_requests == 1
