@@ -55,7 +55,6 @@ def add_launch_routes(app: FastAPI, runtime: Runtime) -> None:
     platforms = {name: c.lti for name, c in settings.clients.items() if c.lti is not None}
     jwks = published_jwks(platforms.values())
     app.state.lti_runtime = runtime
-    app.state.lti_platform_keys = keys
 
     async def refused(_: Request, error: Exception) -> HTMLResponse:
         assert isinstance(error, LtiRefused)

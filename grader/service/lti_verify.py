@@ -79,8 +79,6 @@ class PlatformKeys:
         self._sets: dict[str, tuple[dict[str, jwt.PyJWK], float]] = {}
         self._lock = threading.Lock()
         self._fetch_locks: dict[str, threading.Lock] = {}
-        self.fetches = 0
-        """JWKS requests sent (for metrics and the rate-limit test)."""
 
     def key(self, registration: Registration, kid: str) -> jwt.PyJWK:
         """The platform's key `kid`, or LtiRefused when the platform does not publish one."""
@@ -92,14 +90,18 @@ class PlatformKeys:
             age = None if fetched_at is None else self._clock() - fetched_at
             stale = age is None or age >= _JWKS_CACHE_SECONDS
             if stale or (kid not in keys and age >= self._refetch_seconds):
-                keys = self._fetch(registration)
+                try:
+                    keys = self._fetch(registration)
+                except LtiRefused:
+                    if kid not in keys:
+                        raise
+                    # The platform is down but we know the key: launches go on; ask again after a while.
                 self._sets[url] = (keys, self._clock())
         if kid not in keys:
             raise LtiRefused(401, "Launch refused", "The launch was signed with a key the platform does not publish.")
         return keys[kid]
 
     def _fetch(self, registration: Registration) -> dict[str, jwt.PyJWK]:
-        self.fetches += 1
         unavailable = LtiRefused(502, "Platform unavailable", "The platform's keys could not be read; try again shortly.")
         try:
             with self._http().stream(

@@ -85,6 +85,8 @@ class StandInPlatform:
         self.lock = threading.Lock()
         self.errors: list[str] = []
         self.jwks_requests = 0
+        self.jwks_down = False
+        """Answer 503 to JWKS requests, as a platform in an outage."""
         self.pending: dict[str, PendingLaunch] = {}
         self.lineitems: dict[str, dict[str, Any]] = {}
         self.scores: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
@@ -326,7 +328,8 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(parts.query))
         if parts.path == "/jwks":
-            self._answer(200, json.dumps(platform.on_jwks()).encode(), "application/json")
+            jwks = platform.on_jwks()
+            self._answer(503 if platform.jwks_down else 200, json.dumps(jwks).encode(), "application/json")
         elif parts.path == "/auth":
             status, page = platform.on_auth(query)
             self._answer(status, page.encode(), "text/html; charset=utf-8")

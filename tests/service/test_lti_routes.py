@@ -230,3 +230,9 @@ def test_unknown_kids_do_not_make_the_tool_refetch_the_platforms_keys(tool, plat
         token = platform.sign(platform.claims(pending, params["nonce"]), key=new_key(f"made-up-{attempt}"))
         browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]})
     assert platform.jwks_requests == 1
+
+
+def test_a_launch_from_an_unknown_issuer_is_refused(tool, platform, browser):
+    params, token = _launch_with(browser, platform, iss="https://elsewhere.example")
+    _refused(browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]}),
+             400, "not registered with the platform")

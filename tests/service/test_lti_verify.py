@@ -127,3 +127,14 @@ def test_a_jwks_url_off_the_origins_is_never_fetched(stand_in, http):
         PlatformKeys(lambda: http, _Clock(), refetch_seconds=0).key(registration, stand_in.keys[0].kid)
     assert refused.value.status == 502
     assert stand_in.jwks_requests == 0
+
+
+def test_cached_keys_still_verify_while_the_platform_cannot_be_reached(stand_in, http):
+    clock = _Clock()
+    keys = PlatformKeys(lambda: http, clock, refetch_seconds=30)
+    registration = _registration(stand_in)
+    kid = stand_in.keys[0].kid
+    keys.key(registration, kid)
+    stand_in.jwks_down = True
+    clock.now += 2 * 3600
+    assert keys.key(registration, kid).key_id == kid
