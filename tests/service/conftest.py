@@ -158,60 +158,69 @@ def start_service(
     started: list[Service] = []
 
     def start(database: Path | None = None, **settings: Any) -> Service:
-        port = free_port()
-        database = database or tmp_path / "service.db"
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(REPO),
-            "GRADER_HOST": "127.0.0.1",
-            "GRADER_PORT": str(port),
-            "GRADER_DATABASE": str(database),
-            "GRADER_LOG_LEVEL": "warning",
-            "GRADER_CLIENTS": json.dumps({
-                "lms": {
-                    "secret": CLIENT_SECRET,
-                    "callback_secret": CALLBACK_SECRET,
-                    "api_tokens": [API_TOKEN],
-                    "callback_origins": [lms.url],
-                    "lti": {"client_id": LTI_CLIENT_ID, "token_url": lms.token_url, "private_key_file": str(lti_key[0]),
-                            "origins": [lms.url]},
-                }
-            }),
-            "GRADER_ADMIN_TOKENS": json.dumps([ADMIN_TOKEN]),
-            "GRADER_GRADE_FUNCTION": "tests.service.stand_in_grading:grade",
-            "GRADER_GRADE_BACKEND": "process",
-            "GRADER_UNSAFE_NO_SANDBOX": "1",
-            "GRADER_POLL_INTERVAL_SECONDS": "0.05",
-            "GRADER_DELIVERY_BACKOFF_BASE_SECONDS": "0.2",
-            "GRADER_DELIVERY_BACKOFF_CAP_SECONDS": "2",
-            "GRADER_DELIVERY_MAX_ATTEMPTS": "4",
-            "GRADER_DELIVERY_TIMEOUT_SECONDS": "5",
-        }
+        env = service_env(database or tmp_path / "service.db", {
+            "lms": {
+                "secret": CLIENT_SECRET,
+                "callback_secret": CALLBACK_SECRET,
+                "api_tokens": [API_TOKEN],
+                "callback_origins": [lms.url],
+                "lti": {"client_id": LTI_CLIENT_ID, "token_url": lms.token_url, "private_key_file": str(lti_key[0]),
+                        "origins": [lms.url]},
+            }
+        })
         env |= {key.upper() if key.startswith(("GRADER_", "STANDIN_")) else f"GRADER_{key.upper()}": str(value)
                 for key, value in settings.items()}
-        log = tmp_path / f"service-{port}.log"
-        with open(log, "wb") as log_file:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "grader.service"], cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
-            )
-        service = Service(f"http://127.0.0.1:{port}", process, database, log, httpx.Client(timeout=30))
-        started.append(service)
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"service exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                if service.http.get(f"{service.url}/healthz").status_code == 200:
-                    return service
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"service did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+        return spawn_service(env, tmp_path, started)
 
     yield start
     for service in started:
         service.stop()
+
+
+def service_env(database: Path, clients: dict[str, Any]) -> dict[str, str]:
+    """The environment of a service on a free port of 127.0.0.1 that grades with the stand-in, quickly retrying."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "GRADER_HOST": "127.0.0.1",
+        "GRADER_PORT": str(free_port()),
+        "GRADER_DATABASE": str(database),
+        "GRADER_LOG_LEVEL": "warning",
+        "GRADER_CLIENTS": json.dumps(clients),
+        "GRADER_ADMIN_TOKENS": json.dumps([ADMIN_TOKEN]),
+        "GRADER_GRADE_FUNCTION": "tests.service.stand_in_grading:grade",
+        "GRADER_GRADE_BACKEND": "process",
+        "GRADER_UNSAFE_NO_SANDBOX": "1",
+        "GRADER_POLL_INTERVAL_SECONDS": "0.05",
+        "GRADER_DELIVERY_BACKOFF_BASE_SECONDS": "0.2",
+        "GRADER_DELIVERY_BACKOFF_CAP_SECONDS": "2",
+        "GRADER_DELIVERY_MAX_ATTEMPTS": "4",
+        "GRADER_DELIVERY_TIMEOUT_SECONDS": "5",
+    }
+
+
+def spawn_service(env: dict[str, str], directory: Path, started: list[Service]) -> Service:
+    """Run `python -m grader.service` with `env` (GRADER_PORT, GRADER_DATABASE, ...) until it answers /healthz."""
+    port = env["GRADER_PORT"]
+    log = directory / f"service-{port}.log"
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "grader.service"], cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
+    service = Service(f"http://127.0.0.1:{port}", process, Path(env["GRADER_DATABASE"]), log, httpx.Client(timeout=30))
+    started.append(service)
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"service exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if service.http.get(f"{service.url}/healthz").status_code == 200:
+                return service
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"service did not start:\n{log.read_text()}")
+        time.sleep(0.1)
 
 
 def submission(lms: StandInLms, *, lines: int = 3, lti: bool = False, callback: bool = True, **extra: Any) -> dict[str, Any]:
@@ -257,14 +266,18 @@ def start_lti_service(
     """Start the service as the LTI tool of `platform` (client `lms`) and `other_platform` (client `other`)."""
 
     def start(**settings: Any) -> Service:
-        clients = {
-            "lms": {"secret": CLIENT_SECRET, "callback_secret": CALLBACK_SECRET, "api_tokens": [API_TOKEN],
-                    "lti": platform.registration(str(lti_key[0]))},
-            "other": {"secret": OTHER_CLIENT_SECRET, "callback_secret": OTHER_CALLBACK_SECRET,
-                      "api_tokens": [OTHER_API_TOKEN], "lti": other_platform.registration(str(lti_key[0]))},
-        }
-        service = start_service(clients=json.dumps(clients), **settings)
+        service = start_service(clients=json.dumps(lti_clients(platform, other_platform, lti_key[0])), **settings)
         platform.tool_url = other_platform.tool_url = service.url
         return service
 
     return start
+
+
+def lti_clients(platform: StandInPlatform, other_platform: StandInPlatform, key_file: Path) -> dict[str, Any]:
+    """GRADER_CLIENTS with `platform` as client `lms` and `other_platform` as client `other`."""
+    return {
+        "lms": {"secret": CLIENT_SECRET, "callback_secret": CALLBACK_SECRET, "api_tokens": [API_TOKEN],
+                "lti": platform.registration(str(key_file))},
+        "other": {"secret": OTHER_CLIENT_SECRET, "callback_secret": OTHER_CALLBACK_SECRET,
+                  "api_tokens": [OTHER_API_TOKEN], "lti": other_platform.registration(str(key_file))},
+    }
