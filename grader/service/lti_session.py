@@ -1,12 +1,15 @@
 """Sessions of LTI launches: what a browser holds after a verified launch, and how pages find it.
 
-A verified launch opens one session; its id reaches the browser only in the `grader_session`
-cookie (HttpOnly; Secure; SameSite=None so it is sent inside the LMS's iframe; Partitioned
-(CHIPS) so browsers that block third-party cookies keep it in a jar of that LMS's own). The id
-never appears in a URL, where it would leak through history, logs and Referer. A browser that
-stores no cookie in the iframe cannot launch at all (the OIDC `state` needs one too); it gets a
-page that opens the tool in its own window, where cookies are first-party. Every page link and
-form action goes through `session_url`, so a different carriage would change one function.
+A verified launch opens one session. Its id reaches the browser only in cookies (HttpOnly;
+Secure; SameSite=None so they are sent inside the LMS's iframe; Partitioned (CHIPS) so browsers
+that block third-party cookies keep them in a jar of that LMS's own): `grader_session_<handle>`
+for this launch and `grader_session` for the browser's latest. The id never appears in a URL,
+where it would leak through history, logs and Referer. The URLs of our pages carry the launch's
+`handle` instead (`?s=`, a hash prefix of the id that opens nothing by itself): a browser with
+two courses open in two tabs has two sessions, and each tab's links keep their own. A browser
+that stores no cookie in the iframe cannot launch at all (the OIDC `state` needs one too); it is
+told to open the tool in its own window, where cookies are first-party. Every page link, form
+action and redirect goes through `session_url`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from grader.service.lti_launch import DEEP_LINKING_REQUEST, RESOURCE_LINK_REQUES
 from grader.service.store import Store
 
 SESSION_COOKIE = "grader_session"
+"""The cookie of the browser's latest session; `grader_session_<handle>` holds each launch's own."""
+HANDLE_PARAMETER = "s"
+"""The query parameter of our pages' URLs that names the launch's session (by handle, not by id)."""
 SESSION_SECONDS = 8 * 3600
 """A working day in the LMS; after that the student opens the assignment again, which is one click."""
 CSRF_FIELD = "csrf_token"
@@ -99,15 +105,23 @@ def deep_linking_session(request: Request) -> Session:
 
 
 def session_url(session: Session, path: str) -> str:
-    """The URL of one of our pages (`/lti/...`) that keeps `session`: the cookie carries it, so the path."""
+    """The URL of one of our pages (`/lti/...`, with or without a query) that keeps `session`."""
     if not path.startswith("/lti/"):
         raise ValueError(f"{path!r} is not one of the tool's pages")
-    return path
+    separator = "&" if "?" in path else "?"
+    return f"{path}{separator}{HANDLE_PARAMETER}={session_handle(session.id)}"
+
+
+def session_handle(session_id: str) -> str:
+    """The name of a session in URLs and cookie names: it tells which session, and opens none."""
+    return _digest(session_id)[:16]
 
 
 def set_session_cookie(response: Response, session: Session, now: float) -> None:
     """Give the browser the session id: sent in the LMS's iframe, kept where third-party cookies are blocked."""
-    set_cookie(response, SESSION_COOKIE, session.id, max_age=int(session.expires_at - now))
+    max_age = int(session.expires_at - now)
+    set_cookie(response, f"{SESSION_COOKIE}_{session_handle(session.id)}", session.id, max_age=max_age)
+    set_cookie(response, SESSION_COOKIE, session.id, max_age=max_age)
 
 
 def set_cookie(response: Response, name: str, value: str, *, max_age: int) -> None:
@@ -129,7 +143,10 @@ def check_csrf(session: Session, form_token: str | None) -> None:
 
 def _session_of(request: Request, message_type: str) -> Session:
     runtime = request.app.state.lti_runtime
-    session_id = request.cookies.get(SESSION_COOKIE)
+    handle = request.query_params.get(HANDLE_PARAMETER)
+    session_id = request.cookies.get(f"{SESSION_COOKIE}_{handle}" if handle else SESSION_COOKIE)
+    if session_id and handle and session_handle(session_id) != handle:
+        session_id = None
     session = find_session(runtime.store, session_id, runtime.clock()) if session_id else None
     if session is None or session.launch.message_type != message_type:
         raise LtiRefused(

@@ -18,6 +18,7 @@ from grader.service.lti_session import (
     find_session,
     open_session,
     refusal_response,
+    session_handle,
     session_url,
 )
 
@@ -62,9 +63,15 @@ def test_any_other_csrf_token_is_refused_with_403(offered):
     assert refused.value.status == 403
 
 
-def test_session_url_keeps_tool_paths_and_refuses_others():
+def test_session_url_names_the_session_by_its_handle_not_its_id():
+    session = Session(id="secret-session-id", launch=LAUNCH, csrf_token="t", expires_at=2.0)
+    assert session_url(session, "/lti/hand-in") == f"/lti/hand-in?s={session_handle(session.id)}"
+    assert session_url(session, "/lti/report?job=j1") == f"/lti/report?job=j1&s={session_handle(session.id)}"
+    assert session.id not in session_url(session, "/lti/hand-in")
+
+
+def test_session_url_refuses_what_is_not_a_tool_page():
     session = Session(id="s", launch=LAUNCH, csrf_token="t", expires_at=2.0)
-    assert session_url(session, "/lti/hand-in") == "/lti/hand-in"
     with pytest.raises(ValueError):
         session_url(session, "https://elsewhere.example/")
 
@@ -91,6 +98,24 @@ def test_current_session_reads_the_session_cookie(store):
     session = open_session(store, LAUNCH, now=1000.0)
     client = _app(store, 1001.0)
     assert client.get("/lti/whoami", headers={"cookie": f"{SESSION_COOKIE}={session.id}"}).json() == {"user": "u1"}
+
+
+def test_current_session_takes_the_session_the_url_names(store):
+    first = open_session(store, LAUNCH, now=1000.0)
+    latest = open_session(store, dataclasses.replace(LAUNCH, user_id="u2"), now=1000.0)
+    cookies = {f"{SESSION_COOKIE}_{session_handle(first.id)}": first.id, f"{SESSION_COOKIE}_{session_handle(latest.id)}": latest.id,
+               SESSION_COOKIE: latest.id}
+    cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    client = _app(store, 1001.0)
+    assert client.get(session_url(first, "/lti/whoami"), headers={"cookie": cookie}).json() == {"user": "u1"}
+    assert client.get("/lti/whoami", headers={"cookie": cookie}).json() == {"user": "u2"}
+
+
+def test_a_handle_whose_cookie_holds_another_session_opens_nothing(store):
+    first = open_session(store, LAUNCH, now=1000.0)
+    other = open_session(store, LAUNCH, now=1000.0)
+    cookie = f"{SESSION_COOKIE}_{session_handle(first.id)}={other.id}"
+    assert _app(store, 1001.0).get(session_url(first, "/lti/whoami"), headers={"cookie": cookie}).status_code == 401
 
 
 def test_current_session_answers_401_html_without_a_session(store):
