@@ -102,6 +102,15 @@ def add_launch_routes(app: FastAPI, runtime: Runtime) -> None:
     @app.post("/lti/launch", tags=["lti"], response_class=HTMLResponse)
     async def lti_launch(request: Request) -> Response:
         """The platform's form post of the id_token: verify it, open a session, on to the user's page."""
+        try:
+            response = await _launch(request)
+        except LtiRefused as refused:
+            runtime.metrics.inc("grader_lti_launches_total", outcome=str(refused.status))
+            raise
+        runtime.metrics.inc("grader_lti_launches_total", outcome="opened")
+        return response
+
+    async def _launch(request: Request) -> Response:
         form = await _small_form(request)
         if isinstance(form.get("error"), str):
             code = str(form["error"])

@@ -305,3 +305,16 @@ def test_each_tab_keeps_the_launch_that_opened_it(tool, platform, browser):
                                        context="course-2"))
     page = browser.request("GET", f"{tool.url}{first.headers['location']}")
     assert "Course course-1" in page.text
+
+
+def test_launches_are_counted_by_outcome(tool, platform, browser):
+    def count(outcome: str) -> float:
+        text = browser.request("GET", f"{tool.url}/metrics").text
+        line = f'grader_lti_launches_total{{outcome="{outcome}"}} '
+        return sum(float(row.removeprefix(line)) for row in text.splitlines() if row.startswith(line))
+
+    opened, refused = count("opened"), count("401")
+    browser.launch(platform.launch_url("student-1"))
+    params, token = _launch_with(browser, platform, aud="some-other-tool")
+    browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]})
+    assert (count("opened") - opened, count("401") - refused) == (1, 1)
