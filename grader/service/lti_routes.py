@@ -42,6 +42,9 @@ from grader.service.runtime import Runtime
 
 LOGIN_SECONDS = 600
 """How long a login may take at the platform before its launch is refused."""
+MAX_PENDING_LOGINS = 20_000
+"""Logins started and not yet launched (or expired), at most: a class opening the assignment at once
+is a few hundred; a flood of made-up logins meets this bound instead of filling the database."""
 _STATE_COOKIE = "grader_state_"
 _MAX_FORM_BYTES = 64 * 1024
 _ERROR_CODE = re.compile(r"[a-z_]{1,40}")
@@ -81,10 +84,12 @@ def add_launch_routes(app: FastAPI, runtime: Runtime) -> None:
         state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         state_sha256 = _sha256(state)
         now = runtime.clock()
-        await run_in_threadpool(
+        stored = await run_in_threadpool(
             runtime.store.start_lti_login, nonce=nonce, state_sha256=state_sha256, client=registration.client,
-            expires_at=now + LOGIN_SECONDS, now=now,
+            expires_at=now + LOGIN_SECONDS, now=now, limit=MAX_PENDING_LOGINS,
         )
+        if not stored:
+            raise LtiRefused(503, "Busy", "Too many people are opening the assignment right now; try again in a minute.")
         query = {
             "scope": "openid", "response_type": "id_token", "response_mode": "form_post", "prompt": "none",
             "client_id": registration.client_id, "redirect_uri": _launch_url(request), "login_hint": fields["login_hint"],

@@ -504,14 +504,23 @@ class Store:
 
     # LTI logins and sessions ---------------------------------------------------------------
 
-    def start_lti_login(self, *, nonce: str, state_sha256: str, client: str, expires_at: float, now: float) -> None:
-        """Remember a login we sent to a platform, until its launch comes back or it expires."""
+    def start_lti_login(
+        self, *, nonce: str, state_sha256: str, client: str, expires_at: float, now: float, limit: int
+    ) -> bool:
+        """Remember a login we sent to a platform, until its launch comes back or it expires.
+
+        False (nothing stored) when `limit` logins are pending: anyone can start one, so their
+        number is bounded, not the database.
+        """
         with self._write() as conn:
             conn.execute("DELETE FROM lti_logins WHERE expires_at <= ?", (now,))
+            if conn.execute("SELECT COUNT(*) FROM lti_logins").fetchone()[0] >= limit:
+                return False
             conn.execute(
                 "INSERT INTO lti_logins (nonce, state_sha256, client, expires_at) VALUES (?, ?, ?, ?)",
                 (nonce, state_sha256, client, expires_at),
             )
+            return True
 
     def finish_lti_login(self, nonce: str, now: float) -> dict[str, Any] | None:
         """The login `nonce` belongs to, marked used; `used` tells whether it was used before. None: unknown."""
