@@ -42,9 +42,11 @@ from grader.service.runtime import Runtime
 
 LOGIN_SECONDS = 600
 """How long a login may take at the platform before its launch is refused."""
-MAX_PENDING_LOGINS = 20_000
-"""Logins started and not yet launched (or expired), at most: a class opening the assignment at once
-is a few hundred; a flood of made-up logins meets this bound instead of filling the database."""
+MAX_PENDING_LOGINS = 200_000
+"""Logins started and not yet launched or expired, at most (about 30 MB). Anyone can start one, so
+the table is bounded; the bound is high enough that keeping it full takes a flood of over 300
+requests a second, which would load the service anyway, and no per-address limit refuses a
+class behind one NAT opening the assignment together."""
 _STATE_COOKIE = "grader_state_"
 _MAX_FORM_BYTES = 64 * 1024
 _ERROR_CODE = re.compile(r"[a-z_]{1,40}")
