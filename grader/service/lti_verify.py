@@ -197,6 +197,9 @@ def launch_from_claims(registration: Registration, claims: dict[str, Any]) -> La
             raise LtiRefused(400, "Launch refused", "The launch lacks its resource link or target link URI.")
     else:
         settings = _object(claims.get(DEEP_LINKING_CLAIM))
+        accepted = settings.get("accept_types")
+        if not isinstance(accepted, list) or "ltiResourceLink" not in accepted:
+            raise LtiRefused(400, "Launch refused", "This place in the course does not accept resource links.")
         return_url = _text(settings.get("deep_link_return_url"))
         if not _on_origins(return_url, registration.origins):
             raise LtiRefused(400, "Launch refused", "The deep-linking return URL is not on the platform's origins.")

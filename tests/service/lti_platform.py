@@ -162,7 +162,7 @@ class StandInPlatform:
         """A page of the platform that shows the tool in an iframe, as an LMS does (for browser tests)."""
         return f"{self.url}/course?{urllib.parse.urlencode({'launch': launch_url})}"
 
-    def claims(self, pending: PendingLaunch, nonce: str, **changes: Any) -> dict[str, Any]:
+    def claims(self, pending: PendingLaunch, nonce: str, /, **changes: Any) -> dict[str, Any]:
         """The id_token claims of a launch; `changes` replace or (with value None) drop claims."""
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -195,7 +195,7 @@ class StandInPlatform:
         key = key or self.keys[-1]
         return jwt.encode(claims, key.pem, algorithm="RS256", headers={"kid": kid or key.kid})
 
-    def id_token(self, hint: str, nonce: str, **changes: Any) -> str:
+    def id_token(self, hint: str, nonce: str, /, **changes: Any) -> str:
         """The id_token the platform answers an authorization request of pending launch `hint` with."""
         with self.lock:
             pending = self.pending[hint]

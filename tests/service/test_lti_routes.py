@@ -19,7 +19,7 @@ from tests.service.conftest import (
     spawn_service,
     submission,
 )
-from tests.service.lti_platform import CLAIM, Browser, StandInPlatform, form_fields, new_key
+from tests.service.lti_platform import CLAIM, DL_SETTINGS_CLAIM, Browser, StandInPlatform, form_fields, new_key
 
 pytestmark = pytest.mark.slow
 
@@ -318,3 +318,52 @@ def test_launches_are_counted_by_outcome(tool, platform, browser):
     params, token = _launch_with(browser, platform, aud="some-other-tool")
     browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]})
     assert (count("opened") - opened, count("401") - refused) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "words"),
+    [
+        ({CLAIM + "version": "1.1"}, 400, "Only LTI 1.3.0"),
+        ({CLAIM + "message_type": "LtiSubmissionReviewRequest"}, 400, "kind of launch is not supported"),
+        ({CLAIM + "context": None}, 400, "does not name a course"),
+        ({CLAIM + "roles": None}, 400, "lacks the roles claim"),
+        ({CLAIM + "resource_link": None}, 400, "lacks its resource link"),
+        ({"iat": int(time.time()) + 3600, "exp": int(time.time()) + 7200}, 401, "issued in the future"),
+        ({"nonce": None}, 400, "required claim &#x27;nonce&#x27;"),
+    ],
+)
+def test_a_launch_with_a_missing_or_wrong_claim_is_refused_with_the_rule(tool, platform, browser, changes, status, words):
+    params, token = _launch_with(browser, platform, **changes)
+    _refused(browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]}), status, words)
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"state": "s"}, "lacks its id_token or state"),
+        ({"id_token": "not-a-jwt", "state": "s"}, "did not start in this browser"),
+        ({"error": "login_required", "state": "s"}, "did not complete the login (login_required)"),
+        ({"error": "<script>", "state": "s"}, "did not complete the login (unknown)"),
+    ],
+)
+def test_a_malformed_launch_post_gets_a_page_saying_why(tool, browser, fields, words):
+    response = browser.request("POST", f"{tool.url}/lti/launch", data=fields)
+    assert response.status_code in (400, 401)
+    _refused(response, response.status_code, words)
+
+
+def test_a_launch_post_larger_than_a_launch_is_refused_unread(tool, browser):
+    _refused(browser.request("POST", f"{tool.url}/lti/launch", data={"id_token": "x" * 70_000}), 413, "too large")
+
+
+def test_a_login_without_its_parameters_is_refused(tool, platform, browser):
+    _refused(browser.request("GET", f"{tool.url}/lti/login?iss={urllib.parse.quote(platform.issuer)}"),
+             400, "lacks iss, login_hint or target_link_uri")
+
+
+def test_a_deep_linking_request_that_takes_no_resource_links_is_refused(tool, platform, browser):
+    params = browser.login(platform.launch_url("teacher-1", "instructor", message_type="LtiDeepLinkingRequest"))
+    settings = {"deep_link_return_url": f"{platform.url}/deep-link-return", "accept_types": ["file", "html"]}
+    token = platform.id_token(params["lti_message_hint"], params["nonce"], **{DL_SETTINGS_CLAIM: settings})
+    _refused(browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]}),
+             400, "does not accept resource links")
