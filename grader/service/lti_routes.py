@@ -88,7 +88,8 @@ def add_launch_routes(app: FastAPI, runtime: Runtime) -> None:
         now = runtime.clock()
         stored = await run_in_threadpool(
             runtime.store.start_lti_login, nonce=nonce, state_sha256=state_sha256, client=registration.client,
-            expires_at=now + LOGIN_SECONDS, now=now, limit=MAX_PENDING_LOGINS,
+            login_query=urllib.parse.urlencode(fields), expires_at=now + LOGIN_SECONDS, now=now,
+            limit=MAX_PENDING_LOGINS,
         )
         if not stored:
             raise LtiRefused(503, "Busy", "Too many people are opening the assignment right now; try again in a minute.")
@@ -127,15 +128,11 @@ def add_launch_routes(app: FastAPI, runtime: Runtime) -> None:
         if not isinstance(id_token, str) or not isinstance(state, str) or not id_token or not state:
             raise LtiRefused(400, "Launch refused", "The launch lacks its id_token or state.")
         state_sha256 = _sha256(state)
-        cookie = request.cookies.get(_STATE_COOKIE + state_sha256[:16], "")
-        if not hmac.compare_digest(cookie.encode(), state_sha256.encode()):
-            raise LtiRefused(
-                401, "Launch refused",
-                "The launch did not start in this browser (state). If your browser blocks cookies in embedded"
-                " pages, open the assignment in a new window.",
-            )
         registration, claims = await run_in_threadpool(verify_id_token, id_token, found, keys)
         now = runtime.clock()
+        cookie = request.cookies.get(_STATE_COOKIE + state_sha256[:16], "")
+        if not hmac.compare_digest(cookie.encode(), state_sha256.encode()):
+            raise await _without_state_cookie(str(claims["nonce"]), state_sha256, registration.client, now)
         login = await run_in_threadpool(runtime.store.finish_lti_login, str(claims["nonce"]), now)
         if login is None:
             raise LtiRefused(401, "Launch refused", "This launch was not started here or has expired (nonce).")
@@ -152,6 +149,24 @@ def add_launch_routes(app: FastAPI, runtime: Runtime) -> None:
         set_cookie(response, _STATE_COOKIE + state_sha256[:16], "", max_age=0)
         response.headers["referrer-policy"] = "no-referrer"
         return response
+
+    async def _without_state_cookie(nonce: str, state_sha256: str, client: str, now: float) -> LtiRefused:
+        """The refusal of a launch whose browser did not bring the state cookie back.
+
+        Most often the browser keeps no cookies in the LMS's iframe. When the launch answers a login
+        we started, its page links to that login again in a new window, where our cookies are
+        first-party (the LTI guidance for blocked third-party cookies); the platform checks there
+        that its signed-in user is the login_hint's.
+        """
+        message = (
+            "The launch did not start in this browser (state). If your browser blocks cookies in embedded pages,"
+            " open the assignment in a new window."
+        )
+        login = await run_in_threadpool(runtime.store.lti_login, nonce, now)
+        if login is None or login["used"] or login["state_sha256"] != state_sha256 or login["client"] != client:
+            return LtiRefused(401, "Launch refused", message)
+        return LtiRefused(401, "Launch refused", message,
+                          new_window=(f"/lti/login?{login['login_query']}", "Open the assignment in a new window"))
 
     @app.get("/lti/deep-link", tags=["lti"], response_class=HTMLResponse)
     async def lti_deep_link_page(session: Session = Depends(deep_linking_session)) -> HTMLResponse:

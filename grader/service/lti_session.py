@@ -45,11 +45,13 @@ _PAGE_HEADERS = {
 class LtiRefused(Exception):
     """A launch, login or page request we refuse; the message is shown to the user as it is."""
 
-    def __init__(self, status: int, title: str, message: str) -> None:
+    def __init__(self, status: int, title: str, message: str, *, new_window: tuple[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.title = title
         self.message = message
+        self.new_window = new_window
+        """A way on: (our URL, link text) that opens in a new window."""
 
 
 def html_page(title: str, body: str) -> str:
@@ -68,7 +70,11 @@ def page_response(title: str, body: str, *, status: int = 200) -> HTMLResponse:
 
 def refusal_response(error: LtiRefused) -> HTMLResponse:
     """The page of a refusal: its status, title and message, nothing more."""
-    return page_response(error.title, f"<p>{html.escape(error.message)}</p>", status=error.status)
+    body = f"<p>{html.escape(error.message)}</p>"
+    if error.new_window is not None:
+        url, text = error.new_window
+        body += f'<p><a href="{html.escape(url)}" target="_blank" rel="noopener">{html.escape(text)}</a></p>'
+    return page_response(error.title, body, status=error.status)
 
 
 def open_session(store: Store, launch: Launch, now: float) -> Session:

@@ -109,6 +109,7 @@ CREATE TABLE IF NOT EXISTS lti_logins (
     nonce TEXT PRIMARY KEY,
     state_sha256 TEXT NOT NULL,
     client TEXT NOT NULL,
+    login_query TEXT NOT NULL,
     used INTEGER NOT NULL DEFAULT 0,
     expires_at REAL NOT NULL
 );
@@ -505,9 +506,11 @@ class Store:
     # LTI logins and sessions ---------------------------------------------------------------
 
     def start_lti_login(
-        self, *, nonce: str, state_sha256: str, client: str, expires_at: float, now: float, limit: int
+        self, *, nonce: str, state_sha256: str, client: str, login_query: str, expires_at: float, now: float,
+        limit: int,
     ) -> bool:
-        """Remember a login we sent to a platform, until its launch comes back or it expires.
+        """Remember a login we sent to a platform (and the platform's request that started it) until
+        its launch comes back or it expires.
 
         False (nothing stored) when `limit` logins are pending: anyone can start one, so their
         number is bounded, not the database.
@@ -517,21 +520,30 @@ class Store:
             if conn.execute("SELECT COUNT(*) FROM lti_logins").fetchone()[0] >= limit:
                 return False
             conn.execute(
-                "INSERT INTO lti_logins (nonce, state_sha256, client, expires_at) VALUES (?, ?, ?, ?)",
-                (nonce, state_sha256, client, expires_at),
+                "INSERT INTO lti_logins (nonce, state_sha256, client, login_query, expires_at) VALUES (?, ?, ?, ?, ?)",
+                (nonce, state_sha256, client, login_query, expires_at),
             )
             return True
+
+    def lti_login(self, nonce: str, now: float) -> dict[str, Any] | None:
+        """The unexpired login `nonce` belongs to (state hash, client, login query, used), unchanged; or None."""
+        row = self._conn().execute(
+            "SELECT state_sha256, client, login_query, used FROM lti_logins WHERE nonce = ? AND expires_at > ?",
+            (nonce, now),
+        ).fetchone()
+        return None if row is None else dict(row) | {"used": bool(row["used"])}
 
     def finish_lti_login(self, nonce: str, now: float) -> dict[str, Any] | None:
         """The login `nonce` belongs to, marked used; `used` tells whether it was used before. None: unknown."""
         with self._write() as conn:
             row = conn.execute(
-                "SELECT state_sha256, client, used FROM lti_logins WHERE nonce = ? AND expires_at > ?", (nonce, now)
+                "SELECT state_sha256, client, login_query, used FROM lti_logins WHERE nonce = ? AND expires_at > ?",
+                (nonce, now),
             ).fetchone()
             if row is None:
                 return None
             conn.execute("UPDATE lti_logins SET used = 1 WHERE nonce = ?", (nonce,))
-            return {"state_sha256": row["state_sha256"], "client": row["client"], "used": bool(row["used"])}
+            return dict(row) | {"used": bool(row["used"])}
 
     def open_lti_session(
         self, *, id_sha256: str, launch: dict[str, Any], csrf_token: str, now: float, expires_at: float

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import html
+import re
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -341,7 +343,7 @@ def test_a_launch_with_a_missing_or_wrong_claim_is_refused_with_the_rule(tool, p
     ("fields", "words"),
     [
         ({"state": "s"}, "lacks its id_token or state"),
-        ({"id_token": "not-a-jwt", "state": "s"}, "did not start in this browser"),
+        ({"id_token": "not-a-jwt", "state": "s"}, "did not carry a valid id_token"),
         ({"error": "login_required", "state": "s"}, "did not complete the login (login_required)"),
         ({"error": "<script>", "state": "s"}, "did not complete the login (unknown)"),
     ],
@@ -367,3 +369,23 @@ def test_a_deep_linking_request_that_takes_no_resource_links_is_refused(tool, pl
     token = platform.id_token(params["lti_message_hint"], params["nonce"], **{DL_SETTINGS_CLAIM: settings})
     _refused(browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]}),
              400, "does not accept resource links")
+
+
+def test_a_browser_without_cookies_in_the_iframe_is_offered_the_launch_in_a_new_window(tool, platform, browser):
+    params, token = _launch_with(browser, platform)
+    browser.cookies.clear()  # the iframe kept no cookie
+    page = browser.post_launch(params["redirect_uri"], {"id_token": token, "state": params["state"]})
+    _refused(page, 401, "did not start in this browser")
+    link = html.unescape(re.search(r'<a href="([^"]+)" target="_blank" rel="noopener">', page.text).group(1))
+    window = Browser()
+    try:
+        assert urllib.parse.urlsplit(window.launch(f"{tool.url}{link}").headers["location"]).path == "/lti/hand-in"
+    finally:
+        window.close()
+
+
+def test_a_forged_state_gets_no_new_window_link(tool, platform, browser):
+    params, token = _launch_with(browser, platform)
+    page = browser.post_launch(params["redirect_uri"], {"id_token": token, "state": "made-up-state"})
+    _refused(page, 401, "did not start in this browser")
+    assert "target=\"_blank\"" not in page.text
