@@ -281,3 +281,23 @@ def lti_clients(platform: StandInPlatform, other_platform: StandInPlatform, key_
         "other": {"secret": OTHER_CLIENT_SECRET, "callback_secret": OTHER_CALLBACK_SECRET,
                   "api_tokens": [OTHER_API_TOKEN], "lti": other_platform.registration(str(key_file))},
     }
+
+
+@pytest.fixture(scope="module")
+def lti_stand_ins(tmp_path_factory, lti_key) -> Iterator[tuple[Service, StandInPlatform, StandInPlatform]]:
+    """One service per test module (starting one takes seconds): the tool of `platform` (client `lms`)
+    and `other_platform` (client `other`), as (service, platform, other_platform)."""
+    platform = StandInPlatform(client_id=LTI_CLIENT_ID).start()
+    other_platform = StandInPlatform(client_id=OTHER_LTI_CLIENT_ID).start()
+    directory = tmp_path_factory.mktemp("lti-tool")
+    started: list[Service] = []
+    try:
+        env = service_env(directory / "service.db", lti_clients(platform, other_platform, lti_key[0]))
+        service = spawn_service(env, directory, started)
+        platform.tool_url = other_platform.tool_url = service.url
+        yield service, platform, other_platform
+    finally:
+        for service in started:
+            service.stop()
+        platform.stop()
+        other_platform.stop()

@@ -26,38 +26,19 @@ from tests.service.lti_platform import CLAIM, DL_SETTINGS_CLAIM, Browser, StandI
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def stand_ins(tmp_path_factory, lti_key) -> Iterator[tuple[Service, StandInPlatform, StandInPlatform]]:
-    """One service for the module (starting one takes seconds), the tool of two platforms."""
-    platform = StandInPlatform(client_id=LTI_CLIENT_ID).start()
-    other_platform = StandInPlatform(client_id=OTHER_LTI_CLIENT_ID).start()
-    directory = tmp_path_factory.mktemp("lti-routes")
-    started: list[Service] = []
-    try:
-        env = service_env(directory / "service.db", lti_clients(platform, other_platform, lti_key[0]))
-        service = spawn_service(env, directory, started)
-        platform.tool_url = other_platform.tool_url = service.url
-        yield service, platform, other_platform
-    finally:
-        for service in started:
-            service.stop()
-        platform.stop()
-        other_platform.stop()
+@pytest.fixture
+def tool(lti_stand_ins) -> Service:
+    return lti_stand_ins[0]
 
 
 @pytest.fixture
-def tool(stand_ins) -> Service:
-    return stand_ins[0]
+def platform(lti_stand_ins) -> Iterator[StandInPlatform]:
+    yield from _checked(lti_stand_ins[1])
 
 
 @pytest.fixture
-def platform(stand_ins) -> Iterator[StandInPlatform]:
-    yield from _checked(stand_ins[1])
-
-
-@pytest.fixture
-def other_platform(stand_ins) -> Iterator[StandInPlatform]:
-    yield from _checked(stand_ins[2])
+def other_platform(lti_stand_ins) -> Iterator[StandInPlatform]:
+    yield from _checked(lti_stand_ins[2])
 
 
 def _checked(platform: StandInPlatform) -> Iterator[StandInPlatform]:
