@@ -19,7 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from grader.service.settings import LtiPlatform
+from grader.service.settings import LtiPlatform, LtiRegistrationInvite
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +49,7 @@ def signing_key(platform: LtiPlatform) -> SigningKey:
     return SigningKey(kid=public_jwk(_public_key(pem), platform.key_id)["kid"], private_pem=pem)
 
 
-def published_jwks(platforms: Iterable[LtiPlatform]) -> dict[str, Any]:
+def published_jwks(platforms: Iterable[LtiPlatform | LtiRegistrationInvite]) -> dict[str, Any]:
     """The JWKS of /lti/jwks.json: the public half of every key any platform uses or will use, once each."""
     keys: dict[str, dict[str, str]] = {}
     for platform in platforms:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import logging
 import re
 import secrets
 import urllib.parse
@@ -22,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from grader.assignment import load_assignment
-from grader.service import lti_deep_linking
+from grader.service import lti_deep_linking, lti_registration
 from grader.service.lti_keys import published_jwks, signing_key
 from grader.service.lti_launch import DEEP_LINKING_REQUEST, Launch, Session
 from grader.service.lti_session import (
@@ -39,6 +40,9 @@ from grader.service.lti_session import (
 )
 from grader.service.lti_verify import PlatformKeys, find_registration, launch_from_claims, registrations, verify_id_token
 from grader.service.runtime import Runtime
+from grader.service.settings import LtiRegistrationInvite
+
+log = logging.getLogger(__name__)
 
 LOGIN_SECONDS = 600
 """How long a login may take at the platform before its launch is refused."""
@@ -58,7 +62,8 @@ def add_launch_routes(app: FastAPI, runtime: Runtime) -> None:
     found = registrations(settings)
     keys = PlatformKeys(lambda: runtime.http, runtime.clock, settings.lti_jwks_refetch_seconds)
     platforms = {name: c.lti for name, c in settings.clients.items() if c.lti is not None}
-    jwks = published_jwks(platforms.values())
+    invites = {name: c.lti_registration for name, c in settings.clients.items() if c.lti_registration is not None}
+    jwks = published_jwks([*platforms.values(), *invites.values()])
     app.state.lti_runtime = runtime
 
     async def refused(_: Request, error: Exception) -> HTMLResponse:
@@ -168,6 +173,32 @@ def add_launch_routes(app: FastAPI, runtime: Runtime) -> None:
         return LtiRefused(401, "Launch refused", message,
                           new_window=(f"/lti/login?{login['login_query']}", "Open the assignment in a new window"))
 
+    @app.get("/lti/register/{token}", tags=["lti"], response_class=HTMLResponse)
+    async def lti_register(
+        request: Request, token: str, openid_configuration: str = "", registration_token: str = ""
+    ) -> HTMLResponse:
+        """LTI Dynamic Registration, started by the platform of the client the token invites."""
+        client = _invited(invites, token)
+        if client is None or not openid_configuration:
+            raise LtiRefused(404, "Not found", "This registration link is not valid. Ask the grader's operator for one.")
+        registered = await run_in_threadpool(
+            lti_registration.register, runtime.http, invites[client], configuration_url=openid_configuration,
+            registration_token=registration_token or None, tool_url=_tool_url(request),
+            title=f"Grader: {load_assignment().title}",
+        )
+        block = lti_registration.settings_block(client, registered, invites[client])
+        log.warning("LTI platform %s registered the tool for client %s; add to the settings:\n%s",
+                    registered.platform.issuer, client, block)
+        body = (
+            f"<p>{html.escape(registered.platform.issuer)} registered the tool. The grader's operator adds this to"
+            " its settings and restarts it; until then launches are refused.</p>"
+            f"<pre>{html.escape(block)}</pre>"
+            '<button type="button" id="done">Done</button>'
+            '<script>document.getElementById("done").onclick = function () {'
+            ' (window.opener || window.parent).postMessage({subject: "org.imsglobal.lti.close"}, "*"); };</script>'
+        )
+        return page_response("Tool registered", body)
+
     @app.get("/lti/deep-link", tags=["lti"], response_class=HTMLResponse)
     async def lti_deep_link_page(session: Session = Depends(deep_linking_session)) -> HTMLResponse:
         """The instructor's choice: one button that adds the assignment to the course."""
@@ -207,6 +238,15 @@ async def _small_form(request: Request) -> FormData:
     return await request.form()
 
 
+def _invited(invites: dict[str, LtiRegistrationInvite], token: str) -> str | None:
+    """The client whose registration token this is; every token is compared, in constant time."""
+    found = None
+    for client, invite in invites.items():
+        if hmac.compare_digest(token.encode(), invite.token.get_secret_value().encode()):
+            found = client
+    return found
+
+
 def _first_page(launch: Launch) -> str:
     if launch.message_type == DEEP_LINKING_REQUEST:
         return "/lti/deep-link"
@@ -214,10 +254,13 @@ def _first_page(launch: Launch) -> str:
 
 
 def _launch_url(request: Request) -> str:
+    return _tool_url(request) + "/lti/launch"
+
+
+def _tool_url(request: Request) -> str:
+    """Our address as browsers reach it: `public_url`, else the request's."""
     public_url = request.app.state.lti_runtime.settings.public_url
-    if public_url:
-        return public_url.rstrip("/") + "/lti/launch"
-    return str(request.url_for("lti_launch"))
+    return (public_url or str(request.base_url)).rstrip("/")
 
 
 def _sha256(text: str) -> str:

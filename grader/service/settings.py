@@ -84,6 +84,28 @@ class LtiPlatform(BaseModel):
         return self.issuer is not None
 
 
+class LtiRegistrationInvite(BaseModel):
+    """An open invitation to a platform to register the tool itself (LTI Dynamic Registration)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: SecretStr = Field(
+        min_length=32, description="Secret part of the registration URL /lti/register/<token> given to the platform's admin."
+    )
+    origins: list[str] = Field(
+        min_length=1,
+        description="Origins of the platform's OpenID configuration and registration endpoint; nothing else is fetched.",
+    )
+    private_key_file: Path = Field(description="PEM RSA key of the registration-to-be; /lti/jwks.json serves its public half.")
+    key_id: str | None = Field(default=None, description="`kid` of that key (default: its RFC 7638 thumbprint).")
+    published_key_files: list[Path] = Field(default_factory=list, description="As in `lti`; none is needed here.")
+
+    @field_validator("origins")
+    @classmethod
+    def _origins_are_plain(cls, origins: list[str]) -> list[str]:
+        return _plain_origins(origins)
+
+
 class ClientSettings(BaseModel):
     """One LMS allowed to post submissions."""
 
@@ -102,6 +124,9 @@ class ClientSettings(BaseModel):
         description="Origins (scheme://host[:port]) callback URLs must be on; without any, callbacks are refused.",
     )
     lti: LtiPlatform | None = Field(default=None, description="LTI platform for this client's AGS scores.")
+    lti_registration: LtiRegistrationInvite | None = Field(
+        default=None, description="Lets this client's platform register the tool itself (see docs/lti.md)."
+    )
 
     @field_validator("callback_origins")
     @classmethod
@@ -245,7 +270,9 @@ class ServiceSettings(BaseSettings):
             "token",
             [(f"clients.{name}.api_tokens", t.get_secret_value().encode()) for name, c in self.clients.items()
              for t in c.api_tokens]
-            + [("admin_tokens", t.get_secret_value().encode()) for t in self.admin_tokens],
+            + [("admin_tokens", t.get_secret_value().encode()) for t in self.admin_tokens]
+            + [(f"clients.{name}.lti_registration.token", c.lti_registration.token.get_secret_value().encode())
+               for name, c in self.clients.items() if c.lti_registration is not None],
         )
         return self
 

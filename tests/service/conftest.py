@@ -239,6 +239,7 @@ def submission(lms: StandInLms, *, lines: int = 3, lti: bool = False, callback: 
 
 
 OTHER_LTI_CLIENT_ID = "grader-tool-at-the-other-platform"
+REGISTRATION_INVITE = "invite-of-the-other-platform-0123456789abcdef"
 
 
 @pytest.fixture
@@ -274,12 +275,15 @@ def start_lti_service(
 
 
 def lti_clients(platform: StandInPlatform, other_platform: StandInPlatform, key_file: Path) -> dict[str, Any]:
-    """GRADER_CLIENTS with `platform` as client `lms` and `other_platform` as client `other`."""
+    """GRADER_CLIENTS with `platform` as client `lms` and `other_platform` as client `other`, which is
+    also invited to register the tool dynamically (with REGISTRATION_INVITE)."""
     return {
         "lms": {"secret": CLIENT_SECRET, "callback_secret": CALLBACK_SECRET, "api_tokens": [API_TOKEN],
                 "lti": platform.registration(str(key_file))},
         "other": {"secret": OTHER_CLIENT_SECRET, "callback_secret": OTHER_CALLBACK_SECRET,
-                  "api_tokens": [OTHER_API_TOKEN], "lti": other_platform.registration(str(key_file))},
+                  "api_tokens": [OTHER_API_TOKEN], "lti": other_platform.registration(str(key_file)),
+                  "lti_registration": {"token": REGISTRATION_INVITE, "origins": [other_platform.url],
+                                       "private_key_file": str(key_file)}},
     }
 
 

@@ -91,6 +91,10 @@ class StandInPlatform:
         self.lineitems: dict[str, dict[str, Any]] = {}
         self.scores: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
         self.deep_link_responses: list[dict[str, Any]] = []
+        self.registration_token = f"reg_{uuid.uuid4().hex}"
+        self.configuration_changes: dict[str, Any] = {}
+        """Replaces members of the OpenID configuration the platform serves (for dynamic registration tests)."""
+        self.registrations: list[dict[str, Any]] = []
         self._tokens: dict[str, tuple[float, str]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -157,6 +161,56 @@ class StandInPlatform:
             "lti_message_hint": hint, "client_id": self.client_id, "lti_deployment_id": self.deployment_id,
         }
         return f"{self.tool_url}/lti/login?{urllib.parse.urlencode(query)}"
+
+    def registration_url(self, tool_registration_url: str) -> str:
+        """Where the platform sends its admin's browser to register the tool dynamically (LTI-DR §3.3)."""
+        query = {"openid_configuration": f"{self.url}/.well-known/openid-configuration",
+                 "registration_token": self.registration_token}
+        return f"{tool_registration_url}?{urllib.parse.urlencode(query)}"
+
+    def on_openid_configuration(self) -> dict[str, Any]:
+        return {
+            "issuer": self.issuer, "authorization_endpoint": f"{self.url}/auth", "token_endpoint": f"{self.url}/token",
+            "jwks_uri": f"{self.url}/jwks", "registration_endpoint": f"{self.url}/register",
+            "scopes_supported": ["openid", SCORE_SCOPE, LINEITEM_SCOPE], "response_types_supported": ["id_token"],
+            "id_token_signing_alg_values_supported": ["RS256"], "claims_supported": ["iss", "sub", "name"],
+            "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+                "product_family_code": "stand-in", "version": "1",
+                "messages_supported": [{"type": "LtiResourceLinkRequest"}, {"type": "LtiDeepLinkingRequest"}],
+            },
+        } | self.configuration_changes
+
+    def on_register(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+        """The registration endpoint: checks the tool's configuration as a platform would, issues a client id."""
+        problems = []
+        if headers.get("authorization") != f"Bearer {self.registration_token}":
+            problems.append("registration token")
+        if headers.get("content-type") != "application/json":
+            problems.append("content type")
+        try:
+            request = strict_loads(body)
+        except ValueError:
+            request = {}
+        tool = self.tool_url
+        expected = {"application_type": "web", "response_types": ["id_token"], "initiate_login_uri": f"{tool}/lti/login",
+                    "redirect_uris": [f"{tool}/lti/launch"], "jwks_uri": f"{tool}/lti/jwks.json",
+                    "token_endpoint_auth_method": "private_key_jwt"}
+        problems += [name for name, value in expected.items() if request.get(name) != value]
+        if not {"implicit", "client_credentials"} <= set(request.get("grant_types", [])):
+            problems.append("grant_types")
+        if SCORE_SCOPE not in str(request.get("scope", "")).split():
+            problems.append("scope")
+        configuration = request.get("https://purl.imsglobal.org/spec/lti-tool-configuration", {})
+        if {m.get("type") for m in configuration.get("messages", [])} != {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}:
+            problems.append("messages")
+        if problems:
+            self.error(f"registration refused: {problems}")
+            return 400, {"error": "invalid_client_metadata"}
+        client_id = f"dr-{uuid.uuid4().hex[:8]}"
+        with self.lock:
+            self.registrations.append(request | {"client_id": client_id})
+        configuration = configuration | {"deployment_id": "deployment-dr"}
+        return 200, request | {"client_id": client_id, "https://purl.imsglobal.org/spec/lti-tool-configuration": configuration}
 
     def course_page_url(self, launch_url: str) -> str:
         """A page of the platform that shows the tool in an iframe, as an LMS does (for browser tests)."""
@@ -333,6 +387,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif parts.path == "/auth":
             status, page = platform.on_auth(query)
             self._answer(status, page.encode(), "text/html; charset=utf-8")
+        elif parts.path == "/.well-known/openid-configuration":
+            self._answer(200, json.dumps(platform.on_openid_configuration()).encode(), "application/json")
         elif parts.path == "/course":
             page = (f'<!doctype html><html><body><h1>Course</h1><iframe title="Assignment" width="900" height="700"'
                     f' src="{html.escape(query.get("launch", ""))}"></iframe></body></html>')
@@ -354,6 +410,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(status, json.dumps(payload).encode(), "application/json")
         elif re.fullmatch(r"/lineitems/[0-9a-f]+/scores", path):
             self._answer(platform.on_score(path.split("/")[2], headers, body), b"", "text/plain")
+        elif path == "/register":
+            status, payload = platform.on_register(headers, body)
+            self._answer(status, json.dumps(payload).encode(), "application/json")
         elif path == "/deep-link-return":
             status, page = platform.on_deep_link_return(body)
             self._answer(status, page.encode(), "text/html; charset=utf-8")

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from grader.service.lti_keys import published_jwks, signing_key, thumbprint
-from grader.service.settings import LtiPlatform
+from grader.service.settings import LtiPlatform, LtiRegistrationInvite
 
 # RFC 7638 §3.1: the example key and its thumbprint.
 RFC_7638_N = (
@@ -65,3 +65,10 @@ def test_what_the_signing_key_signs_verifies_with_the_published_half(tmp_path):
     token = jwt.encode({"iss": "tool"}, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
     [jwk] = published_jwks([platform])["keys"]
     assert jwt.decode(token, jwt.PyJWK(jwk), algorithms=["RS256"]) == {"iss": "tool"}
+
+
+def test_an_invited_registrations_key_is_published_before_the_platform_registers(tmp_path):
+    invite = LtiRegistrationInvite(token="t" * 32, origins=["https://lms.example"],
+                                   private_key_file=_key_file(tmp_path, "invited.pem"))
+    platforms = [_platform(_key_file(tmp_path, "tool.pem")), invite]
+    assert len(published_jwks(platforms)["keys"]) == 2

@@ -6,6 +6,7 @@ import base64
 import html
 import re
 import time
+import tomllib
 import urllib.parse
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from tests.service.conftest import (
     LTI_CLIENT_ID,
     OTHER_LTI_CLIENT_ID,
+    REGISTRATION_INVITE,
     Service,
     lti_clients,
     service_env,
@@ -370,3 +372,47 @@ def test_a_forged_state_gets_no_new_window_link(tool, platform, browser):
     page = browser.post_launch(params["redirect_uri"], {"id_token": token, "state": "made-up-state"})
     _refused(page, 401, "did not start in this browser")
     assert "target=\"_blank\"" not in page.text
+
+
+def test_an_invited_platform_registers_the_tool_and_the_operator_gets_its_settings(tool, other_platform, browser):
+    page = browser.request("GET", other_platform.registration_url(f"{tool.url}/lti/register/{REGISTRATION_INVITE}"))
+    assert page.status_code == 200, page.text
+    [registered] = other_platform.registrations[-1:]
+    block = html.unescape(re.search(r"<pre>(.*)</pre>", page.text, re.S).group(1))
+    settings = tomllib.loads(block)["clients"]["other"]["lti"]
+    assert settings["client_id"] == registered["client_id"]
+    assert settings["issuer"] == other_platform.issuer
+    assert settings["deployment_ids"] == ["deployment-dr"]
+    assert settings["jwks_url"] == f"{other_platform.url}/jwks"
+    assert "org.imsglobal.lti.close" in page.text
+
+
+def test_a_registration_link_with_a_wrong_token_opens_nothing(tool, other_platform, browser):
+    before = len(other_platform.registrations)
+    page = browser.request("GET", other_platform.registration_url(f"{tool.url}/lti/register/made-up-token"))
+    _refused(page, 404, "not valid")
+    assert len(other_platform.registrations) == before
+
+
+def test_a_platform_that_was_not_invited_cannot_register(tool, platform, browser):
+    # `platform` (client lms) has no invitation; the other client's token does not let it in.
+    page = browser.request("GET", platform.registration_url(f"{tool.url}/lti/register/{REGISTRATION_INVITE}"))
+    _refused(page, 400, "not invited")
+    assert platform.registrations == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"registration_endpoint": "http://127.0.0.1:9/register"}, {"jwks_uri": "http://127.0.0.1:9/jwks"},
+     {"issuer": "https://elsewhere.example"}, {"token_endpoint": None}],
+)
+def test_a_configuration_pointing_elsewhere_is_refused_before_anything_is_posted(tool, other_platform, browser, changes):
+    before = len(other_platform.registrations)
+    other_platform.configuration_changes = changes
+    try:
+        page = browser.request("GET", other_platform.registration_url(f"{tool.url}/lti/register/{REGISTRATION_INVITE}"))
+    finally:
+        other_platform.configuration_changes = {}
+    _refused(page, 400, "OpenID configuration is not usable")
+    assert len(other_platform.registrations) == before
+

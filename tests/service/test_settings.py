@@ -187,3 +187,15 @@ def test_one_issuer_with_two_client_ids_may_serve_two_clients():
     settings = load_settings(clients={"a": _client("a", lti=_launching()),
                                       "b": _client("b", lti=_launching(client_id="tool-2"))})
     assert {c.lti.client_id for c in settings.clients.values()} == {"tool", "tool-2"}
+
+
+def test_a_registration_invitation_token_used_elsewhere_is_refused():
+    invite = {"token": "x" * 40, "origins": ["https://lms.example.edu"], "private_key_file": "tool.pem"}
+    with pytest.raises(ValidationError, match=r"clients\.a\.api_tokens and clients\.a\.lti_registration\.token"):
+        load_settings(clients={"a": _client("a", api_tokens=["x" * 40], lti_registration=invite)})
+
+
+def test_a_short_registration_invitation_token_is_refused():
+    invite = {"token": "short", "origins": ["https://lms.example.edu"], "private_key_file": "tool.pem"}
+    with pytest.raises(ValidationError, match="token"):
+        load_settings(clients={"a": _client("a", lti_registration=invite)})
