@@ -1,13 +1,17 @@
 """Run the checks under pytest, in-process and on the calling thread, and hand back what it judged.
 
 Grading threads score at the same time, so a run must not touch process-wide state:
-no lock, no environment variable, no import hook, nothing printed. `pytest.main` sets
-PYTEST_VERSION in os.environ and its runner PYTEST_CURRENT_TEST for every test (either
-can be left behind, or set while another thread reads the environment), so the session
-is prepared and run as `pytest.main` does but without those two steps; the plugins that
-change globals (capture, terminal output, pdb, logging, warnings, faulthandler,
-assertion rewriting) are left out. tests/test_pytest_run.py grades on many threads at
-once and watches the environment while it does.
+no lock, no environment variable, no import hook, no patched class, nothing printed.
+`pytest.main` sets PYTEST_VERSION in os.environ and pytest's runner PYTEST_CURRENT_TEST
+for every test (either can be left behind, or change while another thread reads the
+environment), so the session is prepared and run as `pytest.main` does but without
+those two steps. The built-in plugins that change globals on every run are left out:
+capture and terminal (sys.stdout), debugging (pdb.set_trace), logging (the root logger),
+warnings, faulthandler, assertion (an import hook and assertion globals) and legacypath
+(it patches pytest's own classes). The mark plugin cannot be left out: it points
+`pytest.mark` at the newest session's config, which validates marker names only.
+tests/test_pytest_run.py grades on many threads of a fresh process and watches that
+state while it does.
 """
 
 from __future__ import annotations
@@ -26,21 +30,19 @@ from grader.checks import CaseChecks, Check
 
 CHECKS_MODULE = Path(__file__).with_name("check_outputs.py")
 # Built-in plugins the checks do not need, most of them because they change globals on every run
-# (sys.stdout, pdb.set_trace, the root logger, warning filters, excepthooks, faulthandler);
+# (see the module docstring; check_outputs.py has no assert statement to rewrite);
 # unraisableexception alone also runs gc.collect() per test.
 _UNUSED_PLUGINS = (
     "cacheprovider", "unraisableexception", "threadexception", "faulthandler", "stepwise",
     "warnings", "doctest", "junitxml", "pastebin", "setuponly", "setupplan",
-    "capture", "terminal", "debugging", "logging", "tmpdir", "monkeypatch", "recwarn", "subtests",
-    "unittest", "skipping",
+    "capture", "terminal", "debugging", "logging", "assertion", "legacypath", "tmpdir", "monkeypatch", "recwarn",
+    "subtests", "unittest", "skipping",
 )
 _ARGS = (
     str(CHECKS_MODULE),
     "-c", os.devnull,
     "--rootdir", str(CHECKS_MODULE.parent),
     "--import-mode=importlib",
-    # check_outputs.py has no assert statements: the rewriting import hook (global) is not needed.
-    "--assert=plain",
     # Scanning installed distributions for plugins costs more than the checks.
     "--disable-plugin-autoload",
     "--json-report-file=none",
@@ -66,8 +68,8 @@ class _ChecksPlugin:
         self.judged: dict[str, Check] = {}
         self.case_of_test: dict[str, str] = {}
 
-    # pytest-json-report relies on two things of the terminal plugin, left out above (it prints):
-    # the traceback style option and the status of a report.
+    # pytest-json-report relies on three things of plugins left out above: the traceback style
+    # option and the status of a report (terminal), and the session's fspath (legacypath).
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         config.option.tbstyle = "no"
@@ -75,6 +77,9 @@ class _ChecksPlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str]:
         return report.outcome, "", ""
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        session.fspath = session.path
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pycollect_makemodule(self, module_path: Path, parent: pytest.Collector) -> CaseFile | None:

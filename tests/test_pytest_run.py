@@ -10,10 +10,12 @@ import json
 import logging
 import os
 import pdb
+import subprocess
 import sys
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +26,7 @@ from grader.pytest_run import Judging, run_checks
 from grader.scoring import Unchecked, score
 from grader.wire import CallResult, SandboxResult
 
+ROOT = Path(__file__).resolve().parent.parent
 THREADS = 8
 GRADINGS = 32
 
@@ -55,6 +58,10 @@ def _scores(assignment, result) -> str:
 
 
 def _process_state() -> dict:
+    from _pytest import nodes
+    from _pytest.assertion import util
+    from _pytest.config import Config
+
     return {
         "environ": dict(os.environ),
         "stdio": (sys.stdout, sys.stderr, sys.stdin),
@@ -64,7 +71,52 @@ def _process_state() -> dict:
         "root_logger": (list(logging.getLogger().handlers), logging.getLogger().level),
         "warning_filters": list(warnings.filters),
         "hooks": (sys.excepthook, sys.unraisablehook, threading.excepthook),
+        "pytest_classes": (set(vars(nodes.Node)), set(vars(Config))),
+        "assertion_globals": (util._reprcompare, util._config),
         "cwd": os.getcwd(),
+    }
+
+
+def graded_on_threads() -> dict:
+    """Grade a right and a wrong run one at a time, then GRADINGS times on THREADS threads while watching.
+
+    Runs in a fresh process (see the test): pytest's own state there would hide what a run changes.
+    """
+    from grader.assignment import load_assignment
+
+    assignment = load_assignment()
+    runs = {"right": _run(assignment, lambda case: "default"), "wrong": _wrong_costs(assignment)}
+    alone = {kind: _scores(assignment, result) for kind, result in runs.items()}
+    before, changed, done = _process_state(), set(), threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            now = _process_state()
+            changed.update(key for key in before if now[key] != before[key])
+
+    start = threading.Barrier(THREADS)
+
+    def grade(index: int) -> bool:
+        if index < THREADS:
+            start.wait()
+        kind = "right" if index % 2 else "wrong"
+        return _scores(assignment, runs[kind]) == alone[kind]
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(THREADS) as pool:
+            same = list(pool.map(grade, range(GRADINGS)))
+    finally:
+        done.set()
+        watcher.join()
+    now = _process_state()
+    return {
+        "scores": {kind: {name: function["score"] for name, function in json.loads(scores).items()}
+                   for kind, scores in alone.items()},
+        "same_as_alone": sum(same),
+        "changed_while_grading": sorted(changed),
+        "changed_after": sorted(key for key in before if now[key] != before[key]),
     }
 
 
@@ -114,38 +166,14 @@ def test_a_record_that_disagrees_with_the_verdicts_leaves_the_case_unchecked(ass
 
 
 def test_gradings_on_many_threads_score_as_one_at_a_time_and_leave_the_process_as_it_was(assignment):
-    right, wrong = _run(assignment, lambda case: "default"), _wrong_costs(assignment)
-    expected = {"right": _scores(assignment, right), "wrong": _scores(assignment, wrong)}
-    assert json.loads(expected["right"]) and all(
-        function["score"] == function["max_score"] for function in json.loads(expected["right"]).values())
-    wrong_scores = {name: function["score"] for name, function in json.loads(expected["wrong"]).items()}
-    assert wrong_scores["compute_cost_with_regularization"] == 0
-    assert all(wrong_scores[name] == sum(case.points for case in assignment.cases_of(name)) for name in wrong_scores
-               if name != "compute_cost_with_regularization")
-
-    before, changed, done = _process_state(), [], threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            now = _process_state()
-            changed.extend(key for key in before if now[key] != before[key])
-
-    start = threading.Barrier(THREADS)
-
-    def grade(index: int) -> tuple[str, str]:
-        if index < THREADS:
-            start.wait()
-        kind = "right" if index % 2 else "wrong"
-        return kind, _scores(assignment, right if kind == "right" else wrong)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
-        with ThreadPoolExecutor(THREADS) as pool:
-            results = list(pool.map(grade, range(GRADINGS)))
-    finally:
-        done.set()
-        watcher.join()
-    assert all(scores == expected[kind] for kind, scores in results)
-    assert sorted(set(changed)) == []
-    assert _process_state() == before
+    code = "import json; from tests.test_pytest_run import graded_on_threads; print(json.dumps(graded_on_threads()))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env=os.environ | {"PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout.splitlines()[-1])
+    full = {name: float(sum(case.points for case in assignment.cases_of(name))) for name in assignment.functions}
+    assert outcome["scores"]["right"] == full
+    assert outcome["scores"]["wrong"] == full | {"compute_cost_with_regularization": 0.0}
+    assert outcome["same_as_alone"] == GRADINGS
+    assert outcome["changed_while_grading"] == []
+    assert outcome["changed_after"] == []
