@@ -40,14 +40,17 @@ class Check:
     points: float
     actual: np.ndarray | str | None = None
     expected: np.ndarray | None = None
+    """Once judged: the chosen variant's value, or one recomputed from the submission's own steps."""
     tolerance: Tolerance | None = None
     exact: bool = False
     scalar: bool = False
     against: str = "reference"
+    """What `expected` follows from: "reference", or the outputs it was recomputed from."""
     failure: str = ""
     """Why the call produced nothing (exception, timeout, missing function), if it did not."""
     mutated: tuple[str, ...] = ()
     verdict: Verdict | None = None
+    """Once judged: whether the output passed, and why."""
 
     @property
     def id(self) -> str:
@@ -61,7 +64,7 @@ class CaseChecks:
     case: Case
     checks: tuple[Check, ...]
     variants: tuple[dict[str, np.ndarray], ...]
-    """The accepted RNG variants' expected outputs, in order of preference."""
+    """The accepted RNG variants' distinct expected outputs, in order of preference."""
     derive: Callable[[dict[str, np.ndarray]], Expectations] | None = None
     """Expectations recomputed from the submission's own outputs, given a variant's (see reference/consistency.py)."""
 
@@ -108,6 +111,18 @@ def judge(case_checks: CaseChecks) -> list[Check]:
         by_output.get(check.output) or dataclasses.replace(check, verdict=_inputs_verdict(check))
         for check in case_checks.checks
     ]
+
+
+def _distinct(variants: Sequence[dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], ...]:
+    """`variants` without those expecting the same as an earlier one, which would be compared again for nothing.
+
+    Both templates draw the same masks when a case's seeds agree, or when it keeps every unit.
+    """
+    distinct: list[dict[str, np.ndarray]] = []
+    for variant in variants:
+        if not any(all(np.array_equal(variant[name], kept[name]) for name in variant) for kept in distinct):
+            distinct.append(variant)
+    return tuple(distinct)
 
 
 def plan_calls(assignment: Assignment) -> list[Call]:
@@ -189,5 +204,5 @@ def build_checks(
         if spec.consistency and not failure:
             arrays = {name: value for name, value in outputs.items() if isinstance(value, np.ndarray)}
             derive = functools.partial(assignment.resolve(spec.consistency), data.inputs, arrays)
-        planned.append(CaseChecks(case, tuple(checks), tuple(data.expected.values()), derive))
+        planned.append(CaseChecks(case, tuple(checks), _distinct(list(data.expected.values())), derive))
     return planned

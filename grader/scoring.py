@@ -41,7 +41,7 @@ def _round(points: float) -> float:
 
 
 def score(assignment: Assignment, planned: list[CaseChecks], judging: Judging) -> dict[str, FunctionResult]:
-    """Per-function results; raises Unchecked (after scoring the rest) if a verdict is missing."""
+    """Per-function results; raises Unchecked (after scoring the rest) if a case went unjudged or its record disagrees."""
     grouped: dict[str, tuple[Check, ...]] = {case_checks.case.id: case_checks.checks for case_checks in planned}
     verdicts: dict[str, Verdict] = {}
     for case_checks in planned:

@@ -1,4 +1,4 @@
-"""Judging a case: every output compared once per accepted variant, and the best variant's verdicts kept."""
+"""Judging a case: every output compared once per distinct accepted variant, the best variant's verdicts kept."""
 
 import collections
 
@@ -49,7 +49,7 @@ def compared(monkeypatch):
     return calls, returned
 
 
-def test_each_output_is_compared_once_per_accepted_variant_and_that_comparison_is_its_verdict(assignment, compared):
+def test_each_output_is_compared_once_per_distinct_variant_and_that_comparison_is_its_verdict(assignment, compared):
     calls, returned = compared
     for case_checks in build_checks(assignment, _reference(assignment)):
         calls.clear()
@@ -66,6 +66,17 @@ def test_a_case_with_one_variant_compares_each_output_exactly_once(assignment, c
     case_checks = next(each for each in build_checks(assignment, _reference(assignment))
                        if each.case.function == "backward_propagation_with_regularization")
     judge(case_checks)
+    assert set(calls.values()) == {1}
+
+
+def test_templates_that_expect_the_same_are_compared_once(assignment, compared):
+    calls, _ = compared
+    planned = build_checks(assignment, _reference(assignment))
+    public = next(each for each in planned if each.case.id == "dropout-forward-public")
+    expected = assignment.data[public.case.id].expected
+    assert len(expected) == 2 and all(np.array_equal(expected["default"][name], expected["seed_1"][name])
+                                      for name in expected["default"])
+    judge(public)
     assert set(calls.values()) == {1}
 
 
