@@ -8,10 +8,12 @@ environment), so the session is prepared and run as `pytest.main` does but witho
 those two steps. The built-in plugins that change globals on every run are left out:
 capture and terminal (sys.stdout), debugging (pdb.set_trace), logging (the root logger),
 warnings, faulthandler, assertion (an import hook and assertion globals) and legacypath
-(it patches pytest's own classes). The mark plugin cannot be left out: it points
-`pytest.mark` at the newest session's config, which validates marker names only.
-tests/test_pytest_run.py grades on many threads of a fresh process and watches that
-state while it does.
+(it patches pytest's own classes). Two steps remain: the mark plugin, which cannot be
+left out, points `pytest.mark` at the newest session's config (it validates marker names,
+which the checks do not use, and keeps that one config alive), and the session changes
+back into the directory it started in (nothing in the grader changes directory).
+tests/test_pytest_run.py grades on many threads of a fresh process and watches the
+process's state while it does.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ _ARGS = (
     str(CHECKS_MODULE),
     "-c", os.devnull,
     "--rootdir", str(CHECKS_MODULE.parent),
+    # Should pytest import anything, never by inserting a directory into sys.path.
     "--import-mode=importlib",
     # Scanning installed distributions for plugins costs more than the checks.
     "--disable-plugin-autoload",
