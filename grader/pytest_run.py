@@ -33,12 +33,13 @@ from grader.checks import CaseChecks, Check
 CHECKS_MODULE = Path(__file__).with_name("check_outputs.py")
 # Built-in plugins the checks do not need, most of them because they change globals on every run
 # (see the module docstring; check_outputs.py has no assert statement to rewrite);
-# unraisableexception alone also runs gc.collect() per test.
+# unraisableexception alone also runs gc.collect() per test, and python (test functions and
+# modules) is not needed since _ChecksPlugin collects check_outputs.py itself.
 _UNUSED_PLUGINS = (
     "cacheprovider", "unraisableexception", "threadexception", "faulthandler", "stepwise",
     "warnings", "doctest", "junitxml", "pastebin", "setuponly", "setupplan",
     "capture", "terminal", "debugging", "logging", "assertion", "legacypath", "tmpdir", "monkeypatch", "recwarn",
-    "subtests", "unittest", "skipping",
+    "subtests", "unittest", "skipping", "python",
 )
 _ARGS = (
     str(CHECKS_MODULE),
@@ -85,9 +86,14 @@ class _ChecksPlugin:
         session.fspath = session.path
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_pycollect_makemodule(self, module_path: Path, parent: pytest.Collector) -> CaseFile | None:
-        if module_path == CHECKS_MODULE:
-            return CaseFile.from_parent(parent, path=module_path, planned=self.planned, judged=self.judged)
+    def pytest_ignore_collect(self, collection_path: Path) -> bool:
+        # pytest lists the module's whole directory; asking it about every other entry cost more than judging.
+        return collection_path != CHECKS_MODULE and collection_path not in CHECKS_MODULE.parents
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> CaseFile | None:
+        if file_path == CHECKS_MODULE:
+            return CaseFile.from_parent(parent, path=file_path, planned=self.planned, judged=self.judged)
         return None
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
