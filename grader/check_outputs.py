@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from grader.checks import Check, CaseChecks, judge
+from grader.checks import CaseChecks, Check, judge
 
 
 class CaseFailed(Exception):
