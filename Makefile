@@ -43,6 +43,7 @@ schema: setup
 bench: image
 	$(PYTHON) bench/single_bench.py
 	$(PYTHON) bench/batch_bench.py
+	$(PYTHON) bench/scoring_bench.py
 	$(PYTHON) bench/service_bench.py
 	$(PYTHON) bench/queue_bench.py
 	$(PYTHON) bench/hostile_bench.py

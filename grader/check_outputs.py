@@ -1,20 +1,21 @@
-"""The pytest side of grading: one test item per case, every output's verdict recorded for the report.
+"""The pytest side of grading: one test item per case, judged once, every verdict handed back.
 
 Collected only by `grader.pytest_run.run_checks`, whose plugin turns this file into a
 `CaseFile`: a plain `pytest.Item` per case, without the fixture machinery of test
-functions (which cost more than the comparisons). The verdicts travel to the score
-report through pytest-json-report's user properties.
+functions (which cost more than the comparisons). Each item judges its case
+(`grader.checks.judge`), puts the judged checks in the run's `judged` mapping, keyed by
+check id, and fails if any output is wrong: its outcome in pytest-json-report's record
+is the case's outcome.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from grader.checks import Check, by_case
+from grader.checks import CaseChecks, Check, judge
 
 
 class CaseFailed(Exception):
@@ -22,18 +23,17 @@ class CaseFailed(Exception):
 
 
 class CaseItem(pytest.Item):
-    """The checks of one case: runs them all, records every verdict, fails if any output is wrong."""
+    """The checks of one case: judges them all, hands every judged check back, fails if any output is wrong."""
 
-    def __init__(self, *, checks: list[Check], **kwargs: Any) -> None:
+    def __init__(self, *, case_checks: CaseChecks, judged: dict[str, Check], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.checks = checks
+        self.case_checks = case_checks
+        self.judged = judged
 
     def runtest(self) -> None:
-        verdicts = {check.output: check.verdict() for check in self.checks}
-        self.user_properties.append(
-            ("verdicts", {name: dataclasses.asdict(verdict) for name, verdict in verdicts.items()})
-        )
-        failed = [verdict.message for verdict in verdicts.values() if not verdict.passed]
+        checks = judge(self.case_checks)
+        self.judged.update((check.id, check) for check in checks)
+        failed = [check.verdict.message for check in checks if not check.verdict.passed]
         if failed:
             raise CaseFailed("\n".join(failed))
 
@@ -49,10 +49,11 @@ class CaseItem(pytest.Item):
 class CaseFile(pytest.File):
     """This file, as pytest sees it during a grading run: one CaseItem per case, in case order."""
 
-    def __init__(self, *, checks: list[Check], **kwargs: Any) -> None:
+    def __init__(self, *, planned: list[CaseChecks], judged: dict[str, Check], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.checks = checks
+        self.planned = planned
+        self.judged = judged
 
     def collect(self) -> Iterator[CaseItem]:
-        for case_id, checks in by_case(self.checks).items():
-            yield CaseItem.from_parent(self, name=case_id, checks=checks)
+        for case_checks in self.planned:
+            yield CaseItem.from_parent(self, name=case_checks.case.id, case_checks=case_checks, judged=self.judged)

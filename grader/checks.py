@@ -1,29 +1,38 @@
-"""Turn a sandboxed run into checks: one per case and output, each with what it is compared to.
+"""Turn a sandboxed run into checks, one per case and output, and judge a case's checks.
 
-Here the expectation of every output is chosen: the RNG variant (the course's two
-templates) that best explains the submission's outputs, and, where the reference
-says so, values recomputed from the submission's own earlier steps (dropout masks).
-Pure: no I/O; the comparisons themselves run under pytest (`check_outputs.py`).
+`build_checks` says what each case must be judged on; `judge` (run under pytest, by
+`check_outputs.py`) compares every output once per accepted RNG variant (the course's two
+templates) and keeps the variant whose verdicts give the most credit, with, where the
+reference says so, expectations recomputed from the submission's own earlier steps
+(dropout masks). Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from grader.assignment import Assignment, Case, FunctionSpec, Tolerance
+from grader.assignment import Assignment, Case, Tolerance
 from grader.compare import Verdict, compare
 from grader.wire import Call, CallResult, SandboxResult
 
 INPUTS_CHECK = "inputs"
 
+Expectations = dict[str, tuple[np.ndarray, str]]
+"""Output -> an expected value recomputed from the submission's own steps, and what it follows from."""
+
+
+def check_id(case_id: str, output: str) -> str:
+    """The one key of an output of a case, in verdicts, scores and diagnoses."""
+    return f"{case_id}::{output}"
+
 
 @dataclasses.dataclass(frozen=True)
 class Check:
-    """One output of one case, with everything needed to judge it."""
+    """One output of one case: what it is worth, what the call returned and, once judged, its verdict."""
 
     case: Case
     output: str
@@ -31,42 +40,33 @@ class Check:
     points: float
     actual: np.ndarray | str | None = None
     expected: np.ndarray | None = None
+    """Once judged: the chosen variant's value, or one recomputed from the submission's own steps."""
     tolerance: Tolerance | None = None
     exact: bool = False
     scalar: bool = False
     against: str = "reference"
+    """What `expected` follows from: "reference", or the outputs it was recomputed from."""
     failure: str = ""
     """Why the call produced nothing (exception, timeout, missing function), if it did not."""
     mutated: tuple[str, ...] = ()
+    verdict: Verdict | None = None
+    """Once judged: whether the output passed, and why."""
 
     @property
     def id(self) -> str:
-        return f"{self.case.id}::{self.output}"
-
-    def verdict(self) -> Verdict:
-        if self.output == INPUTS_CHECK:
-            return _inputs_verdict(self)
-        if self.failure:
-            return Verdict(self.output, False, f"{self.output} was not produced: {self.failure}",
-                           expected_shape=list(self.expected.shape))
-        return compare(
-            self.output,
-            self.actual,
-            self.expected,
-            self.tolerance,
-            exact=self.exact,
-            scalar=self.scalar,
-            hidden=self.case.hidden,
-            against=self.against,
-        )
+        return check_id(self.case.id, self.output)
 
 
-def by_case(checks: list[Check]) -> dict[str, list[Check]]:
-    """Case id -> that case's checks, cases in the order they first appear."""
-    grouped: dict[str, list[Check]] = {}
-    for check in checks:
-        grouped.setdefault(check.case.id, []).append(check)
-    return grouped
+@dataclasses.dataclass(frozen=True)
+class CaseChecks:
+    """The checks of one case, not yet judged, and the expected sets they may be judged against."""
+
+    case: Case
+    checks: tuple[Check, ...]
+    variants: tuple[dict[str, np.ndarray], ...]
+    """The accepted RNG variants' distinct expected outputs, in order of preference."""
+    derive: Callable[[dict[str, np.ndarray]], Expectations] | None = None
+    """Expectations recomputed from the submission's own outputs, given a variant's (see reference/consistency.py)."""
 
 
 def _inputs_verdict(check: Check) -> Verdict:
@@ -77,6 +77,52 @@ def _inputs_verdict(check: Check) -> Verdict:
         return Verdict(INPUTS_CHECK, False, f"the function modified its argument(s) {names} in place; "
                        "work on copies or new arrays instead")
     return Verdict(INPUTS_CHECK, True, "the arguments were left unmodified")
+
+
+def _judged(check: Check, expected: np.ndarray, against: str) -> Check:
+    """`check` against `expected`: its one comparison."""
+    if check.failure:
+        verdict = Verdict(check.output, False, f"{check.output} was not produced: {check.failure}",
+                          expected_shape=list(expected.shape))
+    else:
+        verdict = compare(check.output, check.actual, expected, check.tolerance, exact=check.exact,
+                          scalar=check.scalar, hidden=check.case.hidden, against=against)
+    return dataclasses.replace(check, expected=expected, against=against, verdict=verdict)
+
+
+def _against_variant(case_checks: CaseChecks, variant: dict[str, np.ndarray]) -> list[Check]:
+    derived = case_checks.derive(variant) if case_checks.derive else {}
+    return [_judged(check, *derived.get(check.output, (variant[check.output], "reference")))
+            for check in case_checks.checks if check.output != INPUTS_CHECK]
+
+
+def judge(case_checks: CaseChecks) -> list[Check]:
+    """Every check of the case with its verdict, against the variant that gives the most credit (first on a tie).
+
+    Each output is compared once per variant, and those comparisons are the verdicts:
+    nothing is compared again once the variant is chosen.
+    """
+    judged = max(
+        (_against_variant(case_checks, variant) for variant in case_checks.variants),
+        key=lambda checks: sum(check.weight for check in checks if check.verdict.passed),
+    )
+    by_output = {check.output: check for check in judged}
+    return [
+        by_output.get(check.output) or dataclasses.replace(check, verdict=_inputs_verdict(check))
+        for check in case_checks.checks
+    ]
+
+
+def _distinct(variants: Sequence[dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], ...]:
+    """`variants` without those expecting the same as an earlier one, which would be compared again for nothing.
+
+    Both templates draw the same masks when a case's seeds agree, or when it keeps every unit.
+    """
+    distinct: list[dict[str, np.ndarray]] = []
+    for variant in variants:
+        if not any(all(np.array_equal(variant[name], kept[name]) for name in variant) for kept in distinct):
+            distinct.append(variant)
+    return tuple(distinct)
 
 
 def plan_calls(assignment: Assignment) -> list[Call]:
@@ -95,22 +141,6 @@ def plan_calls(assignment: Assignment) -> list[Call]:
             )
         )
     return calls
-
-
-def _best_variant(
-    spec: FunctionSpec, case: Case, variants: dict[str, dict[str, np.ndarray]], outputs: dict[str, Any]
-) -> dict[str, np.ndarray]:
-    """The expected set that gives the submission the most credit (first one on a tie)."""
-
-    def credit(expected: dict[str, np.ndarray]) -> float:
-        return sum(
-            output.weight
-            for name, output in spec.outputs.items()
-            if compare(name, outputs.get(name), expected[name], case.tolerances[name],
-                       exact=output.exact, scalar=output.scalar).passed
-        )
-
-    return max(variants.values(), key=credit)
 
 
 def syntax_error(load_errors: Sequence[str]) -> str | None:
@@ -136,37 +166,29 @@ def _failure(call: CallResult | None, function: str, unfinished: str, load_error
 
 def build_checks(
     assignment: Assignment, result: SandboxResult, unfinished: str = "the run ended before this call"
-) -> list[Check]:
-    """Every check of every case, in case order; `unfinished` explains calls that never reported."""
-    checks: list[Check] = []
+) -> list[CaseChecks]:
+    """Every case's checks, in case order, not yet judged; `unfinished` explains calls that never reported."""
+    planned: list[CaseChecks] = []
     for index, case in enumerate(assignment.cases):
         spec = assignment.functions[case.function]
         data = assignment.data[case.id]
         call = result.calls.get(index)
         failure = _failure(call, case.function, unfinished, result.load_errors)
         outputs = {} if failure else call.outputs
-        expected = _best_variant(spec, case, data.expected, outputs)
-        derived: dict[str, tuple[np.ndarray, str]] = {}
-        if spec.consistency and not failure:
-            arrays = {name: value for name, value in outputs.items() if isinstance(value, np.ndarray)}
-            derived = assignment.resolve(spec.consistency)(data.inputs, arrays, expected)
-        for name, output in spec.outputs.items():
-            value, against = derived.get(name, (expected[name], "reference"))
-            checks.append(
-                Check(
-                    case=case,
-                    output=name,
-                    weight=output.weight,
-                    points=case.points * output.weight / spec.total_weight,
-                    actual=outputs.get(name),
-                    expected=value,
-                    tolerance=case.tolerances[name],
-                    exact=output.exact,
-                    scalar=output.scalar,
-                    against=against,
-                    failure=failure,
-                )
+        checks = [
+            Check(
+                case=case,
+                output=name,
+                weight=output.weight,
+                points=case.points * output.weight / spec.total_weight,
+                actual=outputs.get(name),
+                tolerance=case.tolerances[name],
+                exact=output.exact,
+                scalar=output.scalar,
+                failure=failure,
             )
+            for name, output in spec.outputs.items()
+        ]
         if spec.inputs_weight:
             checks.append(
                 Check(
@@ -178,4 +200,9 @@ def build_checks(
                     mutated=tuple(call.mutated) if call and not failure else (),
                 )
             )
-    return checks
+        derive = None
+        if spec.consistency and not failure:
+            arrays = {name: value for name, value in outputs.items() if isinstance(value, np.ndarray)}
+            derive = functools.partial(assignment.resolve(spec.consistency), data.inputs, arrays)
+        planned.append(CaseChecks(case, tuple(checks), _distinct(list(data.expected.values())), derive))
+    return planned

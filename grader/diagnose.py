@@ -33,7 +33,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 import numpy as np
 
 from grader.assignment import Assignment, Case, FunctionSpec, Tolerance
-from grader.checks import INPUTS_CHECK, Check, syntax_error
+from grader.checks import INPUTS_CHECK, Check, check_id, syntax_error
 from grader.compare import compare
 from grader.report import DiagnosedMistake, FunctionResult, PrimaryDiagnosis
 from grader.testcases import extract
@@ -395,7 +395,7 @@ def diagnose(
             continue
         own_calls = [calls.get(case.id) for case in _fitting_order(assignment, name)]
         named = () if _cause(name, own_calls, result.load_errors) else named_mistakes(assignment, name, calls, mistakes)
-        failing = {f"{case.id}::{output}" for case in function.cases
+        failing = {check_id(case.id, output) for case in function.cases
                    for output, verdict in case.outputs.items() if not verdict.passed}
         observed = () if named else observations([c for c in checks if c.case.function == name], failing)
         diagnosed[name] = function.model_copy(update={

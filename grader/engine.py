@@ -144,8 +144,9 @@ def _scored(assignment: Assignment, result: SandboxResult, unfinished: str) -> d
     from grader.pytest_run import run_checks
     from grader.scoring import score
 
-    checks = build_checks(assignment, result, unfinished)
-    return diagnose(assignment, result, checks, score(assignment, checks, run_checks(checks)))
+    planned = build_checks(assignment, result, unfinished)
+    judging = run_checks(planned)
+    return diagnose(assignment, result, list(judging.checks.values()), score(assignment, planned, judging))
 
 
 def grade(

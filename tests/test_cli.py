@@ -174,7 +174,12 @@ def test_a_report_path_that_cannot_be_written_exits_with_a_message(tmp_path):
 
 
 def test_checks_that_did_not_run_exit_with_a_message(tmp_path, monkeypatch):
-    monkeypatch.setattr(pytest, "main", lambda *args, **kwargs: pytest.ExitCode.INTERNAL_ERROR)
+    import grader.pytest_run
+
+    def unusable(*args, **kwargs):
+        raise pytest.UsageError("no such option")
+
+    monkeypatch.setattr(grader.pytest_run, "_prepareconfig", unusable)
     result = CliRunner().invoke(main, [CORRECT_FILE, "--unsafe-no-sandbox", "--report", str(tmp_path / "r.json")])
     assert result.exit_code == 1
     assert "the checks did not run" in result.output

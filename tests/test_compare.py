@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from grader.assignment import Tolerance
-from grader.checks import build_checks
+from grader.checks import build_checks, judge
 from grader.compare import compare
 from grader.wire import CallResult, SandboxResult
 
@@ -100,8 +100,9 @@ def _verdict_with(assignment, case, output: str, actual: np.ndarray):
         if each.id == case.id:
             outputs[output] = actual
         calls[index] = CallResult(status="returned", outputs=outputs)
-    checks = build_checks(assignment, SandboxResult(loaded=True, calls=calls, complete=True))
-    return next(check for check in checks if check.id == f"{case.id}::{output}").verdict()
+    planned = build_checks(assignment, SandboxResult(loaded=True, calls=calls, complete=True))
+    case_checks = next(each for each in planned if each.case.id == case.id)
+    return next(check.verdict for check in judge(case_checks) if check.output == output)
 
 
 @pytest.mark.parametrize("times, passes", [(0.5, True), (2.0, False)])

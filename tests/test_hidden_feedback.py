@@ -17,11 +17,7 @@ import pytest
 from rich.console import Console
 
 from grader.batch.outputs import gradescope_results
-from grader.checks import build_checks
-from grader.diagnose import diagnose
-from grader.engine import _report
-from grader.pytest_run import run_checks
-from grader.scoring import score
+from grader.engine import _report, _scored
 from grader.submission import Submission
 from grader.summary import render
 from grader.wire import CallResult, SandboxResult
@@ -43,8 +39,7 @@ def _result(assignment, outputs: dict[str, dict[str, np.ndarray]]) -> SandboxRes
 def _feedback(assignment, outputs: dict[str, dict[str, np.ndarray]], function: str) -> dict[str, str]:
     """Everything a student reads about `function`, from the report, the summary and Gradescope."""
     result = _result(assignment, outputs)
-    checks = build_checks(assignment, result)
-    functions = diagnose(assignment, result, checks, score(assignment, checks, run_checks(checks)))
+    functions = _scored(assignment, result, "the run ended before this call")
     report = _report(assignment, SUBMISSION, "given", 0.0, status="graded", message="graded",
                      functions=functions, result=result)
     report = report.model_copy(update={"duration_seconds": 0.0, "created_at": ""})
