@@ -52,10 +52,11 @@ def _cut_after_first_report(proxy, out: Path, outage_seconds: float, restored: l
 
 
 class _Workers:
-    """The pids of this test's batch workers (children of this process), seen while the batch runs."""
+    """The pids that may own this test's sandbox containers: this process (the pool's threads grade
+    here) and any child process seen while the batch runs."""
 
     def __init__(self) -> None:
-        self.pids: set[str] = set()
+        self.pids: set[str] = {str(os.getpid())}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
