@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.queue.conftest import REPO, TEST_SETTINGS
+from tests.sandbox.conftest import proxy  # noqa: F401  (re-used fixture)
 from tests.service.conftest import lms, lti_key, start_service, submission  # noqa: F401  (re-used fixtures)
 
 pytestmark = pytest.mark.slow
@@ -77,3 +78,18 @@ def test_a_job_redis_lost_is_sent_again_after_the_redispatch_window(start_servic
     assert (status["status"], status["score"]) == ("graded", 80.0)
     assert redis_server.attempts(job_id) == 1
     assert _count(service.database, f"SELECT attempts FROM jobs WHERE id = '{job_id}'") == 2
+
+
+@pytest.mark.docker
+def test_a_sandbox_outage_longer_than_the_redispatch_window_spends_no_attempt(
+    start_service, lms, redis_server, start_worker, proxy, sandbox_image,  # noqa: F811
+):
+    start_worker("w1@test", backend="docker", DOCKER_HOST=proxy.url, GRADER_GRADE_FUNCTION="grader.engine:grade")
+    service = _celery_service(start_service, redis_server, queue_redispatch_seconds=2, max_job_attempts=2)
+    proxy.cut()
+    job_id = service.submit(submission(lms, source=CORRECT)).json()["job_id"]
+    time.sleep(10)  # five redispatch windows: each used to send the job again and spend an attempt
+    proxy.restore()
+    status = service.wait_for(job_id, _delivered, 120)
+    assert (status["status"], status["score"]) == ("graded", 80.0)
+    assert _count(service.database, f"SELECT attempts FROM jobs WHERE id = '{job_id}'") == 1
