@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 _held: list[int] = []
 """The write end of the pipe: kept open for the life of the process, never written."""
@@ -25,8 +26,11 @@ def watch() -> None:
     if _held and _held[0] == os.getpid():
         return
     read_end, write_end = os.pipe()
+    # The watchdog imports this very package, wherever it was imported from (a checkout, say).
+    path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")]))
     subprocess.Popen([sys.executable, "-m", "grader.queue.watchdog", owner()], stdin=read_end,
-                     stdout=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+                     stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": path}, start_new_session=True,
+                     close_fds=True)
     os.close(read_end)
     _held[:] = [os.getpid(), write_end]
 
@@ -50,7 +54,10 @@ def _main(owner_label: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the watched process's to handle
     while os.read(0, 4096):
         pass
-    _remove_containers_of(owner_label)
+    try:
+        _remove_containers_of(owner_label)
+    except Exception as exc:  # noqa: BLE001 (a daemon that does not answer: the next grader's reaper removes them)
+        print(f"watchdog: could not list the sandbox containers of {owner_label}: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":
