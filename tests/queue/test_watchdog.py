@@ -17,6 +17,7 @@ from grader.sandbox.docker import LABEL, OWNER_LABEL
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
 REPO = Path(__file__).resolve().parents[2]
+BATCH = f"import sys; sys.path.insert(0, {str(REPO)!r}); from grader.batch.command import batch_command; batch_command()"
 ENDLESS = "def compute_cost_with_regularization(A3, Y, parameters, lambd):\n    while True:\n        pass\n"
 
 
@@ -39,10 +40,12 @@ def test_a_batch_killed_mid_run_has_its_containers_removed(tmp_path, docker_clie
     source.mkdir()
     for n in range(2):
         (source / f"s{n}.py").write_text(ENDLESS + f"# {n}\n")
+    # Started as a script that puts this checkout on sys.path (as bench/ does), from elsewhere: the
+    # watchdog must import this checkout's grader too, not whichever one is installed.
     batch = subprocess.Popen(
-        [sys.executable, "-m", "grader", "batch", str(source), "--out", str(tmp_path / "out"), "--jobs", "2",
-         "--timeout", "120"],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-c", BATCH, str(source), "--out", str(tmp_path / "out"), "--jobs", "2", "--timeout", "120"],
+        cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         _wait_until(lambda: len(_containers_of(docker_client, batch.pid)) == 2, 60, "both runs to start")
