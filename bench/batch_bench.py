@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.batch.executor import DEFAULT_JOBS  # noqa: E402
+from grader.batch.queued import DEFAULT_JOBS  # noqa: E402
 from grader.batch.progress import LogProgress  # noqa: E402
 from grader.batch.run import grade_batch  # noqa: E402
 

@@ -4,8 +4,8 @@ INPUT is a folder, an LMS bulk-download zip or a CSV manifest; OUT receives one
 report per student, a gradebook, JUnit XML, Gradescope results and a summary page.
 """
 
-from grader.batch.executor import Executor, GradeJob, Graded, LocalPool
 from grader.batch.inputs import BatchInputError, Discovered, Handin, discover
+from grader.batch.queued import Executor, GradeJob, Graded, QueueExecutor
 from grader.batch.run import BatchResult, grade_batch
 
 __all__ = [
@@ -16,7 +16,7 @@ __all__ = [
     "GradeJob",
     "Graded",
     "Handin",
-    "LocalPool",
+    "QueueExecutor",
     "discover",
     "grade_batch",
 ]

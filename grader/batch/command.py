@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from grader.batch.executor import DEFAULT_JOBS, SANDBOX_WAIT_SECONDS
+from grader.batch.queued import DEFAULT_JOBS, SANDBOX_WAIT_SECONDS
 from grader.cli_options import chosen_backend, sandbox_options
 from grader.errors import GraderError
 from grader.queue.base import DEFAULT_BROKER_URL
 from grader.sandbox import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
-    from grader.batch.executor import Executor
+    from grader.batch.queued import Executor
     from grader.batch.run import BatchResult
 
 EXIT_BELOW = 1
@@ -81,7 +81,7 @@ class _GraderFailed(click.ClickException):
 @click.option("--fail-under", "fail_under", type=Threshold(), default=None,
               help="Exit 1 if any student scores below SCORE: points (60) or a percentage (75%).")
 @click.option("--queue", "queue", type=click.Choice(["embedded", "celery"]), default="embedded", show_default=True,
-              help="Grade on this machine (--jobs processes), or on `grade worker` machines through Redis "
+              help="Grade on this machine (--jobs threads), or on `grade worker` machines through Redis "
                    "(they choose the sandbox and cap --timeout; see docs/deployment.md).")
 @click.option("--broker", "broker_url", metavar="URL", envvar="GRADER_BROKER_URL", show_envvar=True,
               help=f"Redis URL of the Celery queue (with --queue celery) [default: {DEFAULT_BROKER_URL}].")

@@ -20,13 +20,13 @@ from pydantic import ValidationError
 
 from grader import strict_json
 from grader.assignment import Assignment, load_assignment
-from grader.batch.executor import SANDBOX_WAIT_SECONDS, Executor, GradeJob, LocalPool
 from grader.batch.inputs import Absent, Discovered, Handin, discover
 from grader.batch.outputs import report_path, write_outputs
 from grader.batch.progress import LogProgress, ProgressDisplay, Tally
-from grader.version import GRADER_VERSION
+from grader.batch.queued import SANDBOX_WAIT_SECONDS, Executor, GradeJob, local_executor
 from grader.errors import GraderError
 from grader.report import Report, SubmissionInfo, write_report
+from grader.version import GRADER_VERSION
 
 LOCK_NAME = ".batch.lock"
 LOG_NAME = "grading-log.jsonl"
@@ -168,14 +168,15 @@ def grade_batch(
 
     Writes `out/reports/<student>.json` as each file is graded, then the gradebook,
     JUnit XML, Gradescope results and summary page for the whole class. The default
-    executor spawns worker processes: scripts must call this under `if __name__ == "__main__":`;
-    it waits up to `sandbox_wait` seconds for a sandbox that stops answering before it stops.
+    executor grades on `jobs` threads of this process; it waits up to `sandbox_wait` seconds
+    for a sandbox that stops answering before it stops.
     """
     assignment = assignment or load_assignment()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     progress = progress or LogProgress()
-    executor = executor or LocalPool(jobs, backend, timeout, sandbox_wait=sandbox_wait, notify=progress.note)
+    executor = executor or local_executor(jobs, backend, digest=assignment.digest, timeout=timeout,
+                                          sandbox_wait=sandbox_wait, notify=progress.note)
     with _exclusive(out):
         _remove_temporaries(out)
         return _run(Path(source), out, assignment, roster=Path(roster) if roster else None,

@@ -3,13 +3,16 @@
 A job is one submission to grade under an idempotency key; an outcome is the report
 as plain JSON data, or why no report could be made. Callers (the service, `grade batch`)
 submit jobs and collect outcomes; where the grading happens is the queue's business:
-threads in this process (`EmbeddedQueue`) or Celery workers on other machines (`CeleryQueue`).
+threads in this process (`EmbeddedQueue`, the one local pool) or Celery workers on other
+machines (`CeleryQueue`). Both say which jobs are held by a sandbox outage, so a caller never
+counts an outage against a job.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+from collections.abc import Collection
 from typing import Any, Protocol
 
 from grader.errors import GraderError
@@ -52,6 +55,15 @@ class JobQueue(Protocol):
 
     def finished(self, timeout: float) -> list[Outcome]:
         """Outcomes that arrived since the last call, waiting up to `timeout` s for the first one."""
+        ...
+
+    def held(self, keys: Collection[str]) -> set[str]:
+        """Which of these submitted keys are known to be alive: graded right now in this process, or
+        waiting out a sandbox outage. A caller keeps such a job's claim instead of sending it again."""
+        ...
+
+    def outage(self) -> str | None:
+        """Why the sandbox this queue grades in does not answer now; None while it does (or is not watched here)."""
         ...
 
     def close(self) -> None:

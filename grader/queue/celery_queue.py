@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from kombu.exceptions import OperationalError
@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from grader.queue.base import Job, Outcome, QueueUnavailable, job_payload
 from grader.queue.settings import QueueSettings
-from grader.queue.tasks import ATTEMPTS_PREFIX, TASK_NAME, make_app
+from grader.queue.tasks import ATTEMPTS_PREFIX, OUTAGE_KEY, TASK_NAME, make_app
 
 POLL_SECONDS = 0.1
 READY_STATES = ("SUCCESS", "FAILURE")
@@ -65,6 +65,17 @@ class CeleryQueue:
                 outcomes, self._ready = list(self._ready.values()), {}
                 return outcomes
             time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
+    def held(self, keys: Collection[str]) -> set[str]:
+        """While any worker waits out a sandbox outage, every job still out is held, not lost:
+        its task waits on a worker's gate or is back in the queue, uncounted, until the sandbox answers."""
+        with self._reachable():
+            down = self._backend.client.exists(OUTAGE_KEY)
+        return self._pending.intersection(keys) if down else set()
+
+    def outage(self) -> str | None:
+        """None: the workers watch their own sandboxes, and a job sent during an outage waits in Redis."""
+        return None
 
     def close(self) -> None:
         self._app.close()

@@ -9,12 +9,15 @@ by its task id, which is the job's key:
   caller records `internal_error`) instead of being redelivered forever;
 - a sandbox outage is not an attempt: the task waits on this process's sandbox gate for up to
   `sandbox_wait_seconds`, then puts itself back on the queue (a retry that is not counted), so
-  grading resumes by itself when the sandbox answers again.
+  grading resumes by itself when the sandbox answers again. While it waits it keeps a mark in
+  Redis (`grader:sandbox-outage`), so the service keeps the claims of the jobs it sent instead of
+  sending them again and spending their attempts (grader/service/dispatch.py).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from celery import Celery, Task
@@ -29,6 +32,8 @@ log = logging.getLogger(__name__)
 
 TASK_NAME = "grader.grade"
 ATTEMPTS_PREFIX = "grader:attempts:"
+OUTAGE_KEY = "grader:sandbox-outage"
+"""Set (to why) by every worker waiting out a sandbox outage; it expires three sandbox waits after the last."""
 OUTAGE_REQUEUE_SECONDS = 1.0
 """Countdown of a task put back during an outage: short, well inside the visibility timeout."""
 
@@ -88,7 +93,10 @@ def run_grade_task(task: Task, payload: dict[str, Any], settings: QueueSettings,
         log.info("job %s was already graded; returning the stored report", key)
         return stored["result"]
     gate = process_gate(backend)
+    if not gate.state.up:
+        _mark_outage(task, gate.state.reason, settings)
     if not gate.wait_until_up(timeout=settings.task_sandbox_wait_seconds):
+        _mark_outage(task, gate.state.reason, settings)
         raise task.retry(countdown=OUTAGE_REQUEUE_SECONDS)
     attempt = _count_attempt(task, key, settings.result_expires_seconds)
     if attempt > settings.task_max_attempts:
@@ -104,6 +112,7 @@ def run_grade_task(task: Task, payload: dict[str, Any], settings: QueueSettings,
                            timeout_cap=settings.grade_timeout_cap_seconds)
     except SandboxOutage as error:
         gate.outage(error)
+        _mark_outage(task, str(error), settings)
         _uncount_attempt(task, key)
         raise task.retry(countdown=OUTAGE_REQUEUE_SECONDS) from None
     except Exception as error:
@@ -122,6 +131,12 @@ def _count_attempt(task: Task, key: str, expires: int) -> int:
     with client.pipeline() as pipe:
         attempt, _ = pipe.incr(name).expire(name, expires).execute()
     return int(attempt)
+
+
+def _mark_outage(task: Task, reason: str, settings: QueueSettings) -> None:
+    """Tell senders the sandbox is down here: outlives this wait and the requeued task's next one."""
+    task.backend.client.set(OUTAGE_KEY, reason or "the sandbox does not answer",
+                            ex=math.ceil(3 * settings.task_sandbox_wait_seconds + OUTAGE_REQUEUE_SECONDS))
 
 
 def _uncount_attempt(task: Task, key: str) -> None:

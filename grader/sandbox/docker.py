@@ -153,17 +153,19 @@ class _ProcessState:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._client: docker.APIClient | None = None
-        self._client_pid = 0
+        self._client_for: tuple[int, str | None] = (0, None)
         self._started_pid = 0
         self._live: dict[str, docker.APIClient] = {}
         self._stranded: set[str] = set()
         """Finished runs whose container could not be removed (the daemon was down): removed once it answers."""
 
     def client(self) -> docker.APIClient:
-        """The process's client, made on first use (and again in a forked child: sockets are not shared)."""
+        """The process's client, made on first use (and again in a forked child: sockets are not shared,
+        or when DOCKER_HOST names another daemon: the grading pool's threads live as long as the process)."""
         with self._lock:
-            if self._client is None or self._client_pid != os.getpid():
-                self._client, self._client_pid = connect(), os.getpid()
+            wanted = (os.getpid(), os.environ.get("DOCKER_HOST"))
+            if self._client is None or self._client_for != wanted:
+                self._client, self._client_for = connect(), wanted
             return self._client
 
     def start(self, client: docker.APIClient) -> None:

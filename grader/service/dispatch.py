@@ -1,31 +1,57 @@
-"""Grading through a job queue (Celery workers on other machines) instead of in-process workers.
+"""How the service grades: jobs claimed from SQLite under a lease, sent to a `JobQueue`, completed here.
 
-The database stays the source of truth and this process its only writer: a job is claimed
-under a lease as the in-process workers do, sent to the queue under its job id, and completed
-here, result and deliveries in one transaction, when its outcome comes back. So the service's
-crash guarantees hold unchanged: a job interrupted by a crash is re-queued at the next start
-and sent again under the same id, and the queue answers it from the stored result when a
-worker already graded it (see grader/queue/tasks.py), or grades it.
+The queue is the embedded pool (threads in this process) or Celery (workers on other machines);
+either way the database stays the source of truth and this process its only writer. A finished
+job's result and its outbound deliveries are written in one transaction, conditional on the
+lease, so however the process dies a job ends graded exactly once in effect: either nothing of
+it was recorded (it is re-queued at the next start and sent again under the same id; Celery
+answers it from its stored result, see grader/queue/tasks.py) or all of it was.
 
-The lease is the re-dispatch window: a job whose outcome has not come back within
-`redispatch_seconds` (a lost Redis, say) is claimed again and re-sent; `max_attempts` claims
-without an outcome end the job as `internal_error`.
+The lease is the re-dispatch window: a job whose outcome has not come back when its lease ends
+(a lost Redis, say) is claimed again and re-sent; `max_attempts` claims without an outcome end
+the job as `internal_error`. Leases of jobs the queue holds alive (graded in this process, or
+waiting out a sandbox outage) are renewed, so neither grading nor an outage spends an attempt.
+While the queue's sandbox is down, nothing new is claimed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
+from grader.assignment import load_assignment
 from grader.queue import Job, JobQueue, Outcome
+from grader.report import Report, SubmissionInfo
 from grader.service.metrics import Metrics
+from grader.service.payloads import plan_deliveries
 from grader.service.polling import Background
 from grader.service.store import ClaimedJob, Result, Store
-from grader.service.workers import finish_job, internal_error
 from grader.submission import Submission
 
 log = logging.getLogger(__name__)
+
+
+def result_from_report(report: Any) -> Result:
+    """The parts of an engine report the service stores and forwards."""
+    return Result(
+        status=report.status,
+        score=float(report.score),
+        max_score=float(report.max_score),
+        report=report.model_dump(mode="json"),
+    )
+
+
+def internal_error(job: ClaimedJob, message: str) -> Result:
+    """The result of a job the service could not grade: a report at zero, held for a person.
+
+    The message is shown to the student. The case files are read again here; when they cannot be
+    read, this raises and the job stays claimed until its lease runs out, as for any failure to record.
+    """
+    submission = SubmissionInfo.of(Submission(job.filename, job.content))
+    return result_from_report(Report.failed(load_assignment(), "internal_error", message, submission=submission))
 
 
 def result_from_outcome(job: ClaimedJob, outcome: Outcome) -> Result:
@@ -38,6 +64,19 @@ def result_from_outcome(job: ClaimedJob, outcome: Outcome) -> Result:
                   report=report)
 
 
+def finish_job(
+    store: Store, metrics: Metrics, on_complete: Callable[[], None], now: float, job: ClaimedJob, result: Result
+) -> bool:
+    """Record a job's result and its deliveries in one transaction, if the job still holds its lease."""
+    completed_at = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+    if store.complete_job(job, result, plan_deliveries(job, result, completed_at), now):
+        metrics.inc("grader_jobs_finished_total", status=result.status)
+        on_complete()
+        return True
+    log.warning("job %s lost its lease before its result was recorded; the result was discarded", job.id)
+    return False
+
+
 class QueueDispatcher(Background):
     """Claims jobs from the store, sends them to a `JobQueue`, records their outcomes."""
 
@@ -47,7 +86,7 @@ class QueueDispatcher(Background):
         queue: JobQueue,
         *,
         timeout: float | None,
-        redispatch_seconds: float,
+        lease_seconds: float,
         max_attempts: int,
         max_in_flight: int,
         poll_seconds: float,
@@ -59,7 +98,7 @@ class QueueDispatcher(Background):
         self._store = store
         self._queue = queue
         self._timeout = timeout
-        self._redispatch_seconds = redispatch_seconds
+        self._lease_seconds = lease_seconds
         self._max_attempts = max_attempts
         self._max_in_flight = max_in_flight
         self._poll_seconds = poll_seconds
@@ -67,6 +106,7 @@ class QueueDispatcher(Background):
         self._on_complete = on_complete
         self._clock = clock
         self._in_flight: dict[str, ClaimedJob] = {}
+        self._next_renewal = 0.0
 
     def start(self) -> None:
         """Start the one thread that talks to the queue (Celery clients are not shared across threads)."""
@@ -84,6 +124,7 @@ class QueueDispatcher(Background):
                 outcomes = self._queue.finished(0)
                 for outcome in outcomes:
                     self._record(outcome)
+                self._renew_held()
             except Exception:
                 # Redis down or the database busy: the leases keep every job safe; try again shortly.
                 log.exception("dispatching through the queue failed")
@@ -93,9 +134,9 @@ class QueueDispatcher(Background):
                 self._wake.clear()
 
     def _dispatch(self) -> None:
-        """Claim and send runnable jobs while fewer than `max_in_flight` are out."""
-        while len(self._in_flight) < self._max_in_flight:
-            job = self._store.claim_job(self._clock(), self._redispatch_seconds)
+        """Claim and send runnable jobs while fewer than `max_in_flight` are out and the sandbox answers."""
+        while len(self._in_flight) < self._max_in_flight and self._queue.outage() is None:
+            job = self._store.claim_job(self._clock(), self._lease_seconds)
             if job is None:
                 return
             if job.attempts > self._max_attempts:
@@ -105,6 +146,16 @@ class QueueDispatcher(Background):
                 log.warning("re-sending job %s (claim %d)", job.id, job.attempts)
             self._in_flight[job.id] = job
             self._queue.submit(Job(job.id, Submission(job.filename, job.content), self._timeout))
+
+    def _renew_held(self) -> None:
+        """Every third of a lease, extend the leases of the jobs the queue holds alive."""
+        now = time.monotonic()
+        if now < self._next_renewal or not self._in_flight:
+            return
+        self._next_renewal = now + self._lease_seconds / 3
+        held = self._queue.held(list(self._in_flight))
+        tokens = [job.lease_token for job_id, job in self._in_flight.items() if job_id in held]
+        self._store.renew_leases(tokens, self._clock() + self._lease_seconds)
 
     def _record(self, outcome: Outcome) -> None:
         job = self._in_flight.pop(outcome.key, None)

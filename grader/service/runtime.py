@@ -15,6 +15,7 @@ from typing import IO, Any
 import httpx
 
 from grader.errors import DatabaseInUse, DatabaseUnusable
+from grader.queue.grading import GradeFn
 from grader.sandbox import UNSANDBOXED, UNSANDBOXED_WARNING
 from grader.sandbox.health import SandboxGate, probe
 from grader.service import egress, lti
@@ -27,7 +28,6 @@ from grader.service.retry import RetryPolicy
 from grader.service.settings import ServiceSettings
 from grader.service.signing import parse_secret
 from grader.service.store import Store
-from grader.service.workers import GradeFn, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class Runtime:
         self._lock_file: IO[str] | None = None
         self._http: httpx.Client | None = None
         self.store: Store
-        self.pool: WorkerPool | QueueDispatcher
+        self.pool: QueueDispatcher
         self.dispatcher: Dispatcher
         self.gate: SandboxGate | None = None
         """The sandbox's health, when this process grades (None with Celery workers: they watch their own)."""
@@ -105,25 +105,33 @@ class Runtime:
         self.dispatcher.start()
         self.pool.start()
 
-    def _grading(self) -> WorkerPool | QueueDispatcher:
-        """In-process workers, or a dispatcher to Celery workers when `queue = 'celery'`."""
+    def _grading(self) -> QueueDispatcher:
+        """A dispatcher to the embedded pool (threads here), or to Celery workers when `queue = 'celery'`."""
         settings = self.settings
         if settings.queue == "celery":
             from grader.queue import open_queue
 
             return QueueDispatcher(
                 self.store, open_queue("celery", broker_url=settings.broker_url),
-                timeout=settings.grade_timeout_seconds, redispatch_seconds=settings.queue_redispatch_seconds,
+                timeout=settings.grade_timeout_seconds, lease_seconds=settings.queue_redispatch_seconds,
                 max_attempts=settings.max_job_attempts, max_in_flight=settings.queue_max_in_flight,
                 poll_seconds=settings.poll_interval_seconds, metrics=self.metrics,
                 on_complete=self.dispatcher.wake, clock=self.clock,
             )
+        from grader.queue import EmbeddedQueue
+
         backend = settings.grade_backend
         self.gate = SandboxGate(lambda: probe(backend), on_down=lambda: self.metrics.inc("grader_sandbox_outages_total"))
-        return WorkerPool(
-            self.store, self._grade_fn, gate=self.gate,
-            workers=settings.workers, backend=settings.grade_backend, timeout=settings.grade_timeout_seconds,
-            lease_seconds=settings.job_lease_seconds, max_attempts=settings.max_job_attempts,
+        pool = EmbeddedQueue(
+            settings.workers, backend, self._grade_fn, gate=self.gate, max_attempts=settings.max_job_attempts,
+            on_requeue=lambda: self.metrics.inc("grader_jobs_requeued_total", reason="sandbox_outage"),
+            # The dispatcher records each outcome at once instead of at its next poll.
+            on_outcome=lambda: self.pool.wake(),
+        )
+        # One job claimed per thread: a job waiting in this process would spend an attempt if it crashed.
+        return QueueDispatcher(
+            self.store, pool, timeout=settings.grade_timeout_seconds, lease_seconds=settings.job_lease_seconds,
+            max_attempts=settings.max_job_attempts, max_in_flight=settings.workers,
             poll_seconds=settings.poll_interval_seconds, metrics=self.metrics,
             on_complete=self.dispatcher.wake, clock=self.clock,
         )

@@ -389,24 +389,6 @@ class Store:
             )
             return True
 
-    def retry_job(self, job: ClaimedJob, error: str, not_before: float) -> None:
-        """Give a job back to the queue after an engine error, to be tried again later."""
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE jobs SET state = 'queued', lease_token = NULL, lease_expires_at = NULL, not_before = ?,"
-                " last_error = ? WHERE id = ? AND lease_token = ?",
-                (not_before, error, job.id, job.lease_token),
-            )
-
-    def requeue_job(self, job: ClaimedJob, error: str, now: float) -> None:
-        """Give a job back after a sandbox outage without spending its attempt: the outage was ours."""
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_token = NULL,"
-                " lease_expires_at = NULL, not_before = ?, last_error = ? WHERE id = ? AND lease_token = ?",
-                (now, error, job.id, job.lease_token),
-            )
-
     # Deliveries ----------------------------------------------------------------------------
 
     def claim_delivery(self, now: float, lease_seconds: float) -> Delivery | None:

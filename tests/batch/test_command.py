@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
 from grader.batch.command import EXIT_BELOW, EXIT_GRADER_FAILED, batch_command
+from grader.batch.run import grade_batch
 from tests.batch.conftest import correct, mistaken, write_tree, write_zip
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -89,3 +99,29 @@ def test_an_out_folder_that_cannot_be_created_exits_with_the_grader_failure_code
     assert result.exit_code == EXIT_GRADER_FAILED
     assert f"cannot read or write {blocker / 'out'}" in result.output
     assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+
+
+def _report_count(out: Path) -> int:
+    return len(list((out / "reports").glob("*.json"))) if (out / "reports").exists() else 0
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_batch_with_130_and_a_rerun_resumes(tmp_path):
+    source = write_tree(tmp_path / "in", {f"s{n:02d}.py": correct(f"s{n}") for n in range(20)})
+    out = tmp_path / "out"
+    batch = subprocess.Popen(
+        [sys.executable, "-m", "grader", "batch", str(source), "--out", str(out), "--unsafe-no-sandbox", "--jobs", "2"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while _report_count(out) < 2:
+        assert time.monotonic() < deadline and batch.poll() is None, "no reports were written"
+        time.sleep(0.05)
+    os.kill(batch.pid, signal.SIGINT)
+    _, stderr = batch.communicate(timeout=30)
+    assert batch.returncode == 130
+    assert "interrupted: every finished report is kept" in stderr and "Traceback" not in stderr
+    kept = _report_count(out)
+    assert kept < 20, "the interrupt came too late"
+    resumed = grade_batch(source, out, jobs=2, backend="process")
+    assert (resumed.resumed, resumed.graded) == (kept, 20 - kept)

@@ -16,7 +16,7 @@ import pytest
 from grader.batch.progress import LogProgress
 from grader.batch.run import LOG_NAME, grade_batch
 from grader.errors import SandboxOutage
-from grader.sandbox.docker import LABEL, OWNER_LABEL
+from grader.sandbox.docker import LABEL, OWNER_LABEL, owner
 from tests.batch.conftest import correct, write_tree
 from tests.queue.conftest import children
 from tests.sandbox.conftest import proxy  # noqa: F401  (re-used fixture)
@@ -35,11 +35,16 @@ def _reports(out: Path) -> list[Path]:
     return sorted(folder.glob("*.json")) if folder.exists() else []
 
 
-def _cut_after_first_report(proxy, out: Path, outage_seconds: float, restored: list[float]) -> threading.Thread:  # noqa: F811
+def _cut_after_first_report(proxy, out: Path, outage_seconds: float, restored: list[float],  # noqa: F811
+                            docker_client) -> threading.Thread:  # noqa: F811
+    """Cut the daemon once a report is written and a run of this process is in its container."""
     def run() -> None:
         deadline = time.monotonic() + 120
         while not _reports(out) and time.monotonic() < deadline:
             time.sleep(0.05)
+        ours = {"label": f"{OWNER_LABEL}={owner()}"}
+        while not docker_client.containers(filters=ours) and time.monotonic() < deadline:
+            time.sleep(0.02)
         proxy.cut()
         if outage_seconds:
             time.sleep(outage_seconds)
@@ -52,10 +57,11 @@ def _cut_after_first_report(proxy, out: Path, outage_seconds: float, restored: l
 
 
 class _Workers:
-    """The pids of this test's batch workers (children of this process), seen while the batch runs."""
+    """The pids that may own this test's sandbox containers: this process (the pool's threads grade
+    here) and any child process seen while the batch runs."""
 
     def __init__(self) -> None:
-        self.pids: set[str] = set()
+        self.pids: set[str] = {str(os.getpid())}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -77,7 +83,7 @@ def test_the_batch_waits_out_an_outage_and_every_student_gets_a_true_grade(
     monkeypatch.setenv("DOCKER_HOST", proxy.url)
     out = tmp_path / "out"
     restored: list[float] = []
-    cutter = _cut_after_first_report(proxy, out, 3.0, restored)
+    cutter = _cut_after_first_report(proxy, out, 3.0, restored, docker_client)
     workers = _Workers()
     lines = io.StringIO()
     result = grade_batch(_class(tmp_path), out, jobs=2, backend="docker", progress=LogProgress(lines, interval=3600),
@@ -100,7 +106,7 @@ def test_the_batch_stops_when_the_sandbox_stays_away_and_keeps_what_it_graded(
 ):
     monkeypatch.setenv("DOCKER_HOST", proxy.url)
     out = tmp_path / "out"
-    cutter = _cut_after_first_report(proxy, out, 0.0, [])
+    cutter = _cut_after_first_report(proxy, out, 0.0, [], docker_client)
     workers = _Workers()
     lines = io.StringIO()
     with pytest.raises(SandboxOutage, match="did not return within 0:02"):

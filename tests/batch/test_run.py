@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.assignment import load_assignment
-from grader.batch.executor import Graded
+from grader.batch.queued import Graded, QueueExecutor
 from grader.batch.inputs import Absent, Handin
 from grader.batch.run import LOG_NAME, absent_report, grade_batch, plan_batch
 from grader.version import GRADER_VERSION
@@ -185,3 +185,29 @@ def test_half_written_files_of_a_killed_run_are_removed(small_class, tmp_path):
     leftover = write_tree(out, {"reports/.alice.json.x1.tmp": "{"}) / "reports" / ".alice.json.x1.tmp"
     _batch(small_class, out)
     assert not leftover.exists()
+
+
+def test_a_file_the_sandbox_keeps_failing_on_ends_internal_error_and_the_batch_ends(small_class, tmp_path):
+    from grader.engine import grade
+    from grader.errors import SandboxOutage
+    from grader.queue import EmbeddedQueue
+    from grader.sandbox.health import SandboxGate
+
+    def docker_fails_on_carol(submission, *, backend, timeout):
+        # The daemon answers its probe, yet every run of this one file fails with an API error.
+        if submission.name == "carol.py":
+            raise SandboxOutage("Docker failed during a sandbox run: 500 Server Error")
+        return grade(submission, backend=backend, timeout=timeout)
+
+    executor = QueueExecutor(lambda: EmbeddedQueue(2, "process", docker_fails_on_carol, gate=SandboxGate(lambda: None)),
+                             version=GRADER_VERSION, digest=load_assignment().digest)
+    out = tmp_path / "out"
+    result = grade_batch(small_class, out, executor=executor)
+    carol = result.reports["carol"]
+    assert carol.status == "internal_error"
+    assert "the sandbox failed on this file 3 times in a row" in carol.message
+    assert "not of the submission" in carol.message
+    assert result.reports["alice"].status == "graded"
+    # internal_error is not final: the next run grades carol again (and only her).
+    retried = _batch(small_class, out)
+    assert retried.graded == 1 and retried.reports["carol"].status == "graded"

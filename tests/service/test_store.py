@@ -94,14 +94,6 @@ def test_recover_requeues_running_jobs_and_frees_deliveries(store):
     assert store.claim_delivery(NOW + 1, 60) is not None
 
 
-def test_retry_job_waits_until_not_before(store):
-    store.accept(new_submission(), NOW)
-    job = store.claim_job(NOW, 60)
-    store.retry_job(job, "engine down", NOW + 10)
-    assert store.claim_job(NOW + 5, 60) is None
-    assert store.claim_job(NOW + 10, 60).attempts == 2
-
-
 def test_delivery_attempts_are_recorded(store):
     store.accept(new_submission(), NOW)
     store.complete_job(store.claim_job(NOW, 60), RESULT, [CALLBACK], NOW)
