@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -175,16 +175,16 @@ def create_app(
                                   status_code=200 if ready else 503)
 
     @app.get("/metrics", response_class=PlainTextResponse)
-    async def metrics() -> PlainTextResponse:
-        """Prometheus text format."""
+    async def metrics(request: Request) -> Response:
+        """Prometheus text format, or OpenMetrics for a scraper that asks for it."""
         counts = await run_in_threadpool(runtime.store.counts)
         held = await run_in_threadpool(runtime.store.held)
         gauges: dict[str, Any] = {"grader_jobs": counts["jobs"], "grader_deliveries": counts["deliveries"],
                                   "grader_jobs_held": held}
         if runtime.gate is not None:
             gauges["grader_sandbox_up"] = int(runtime.gate.state.up)
-        text = runtime.metrics.render(gauges)
-        return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+        body, content_type = runtime.metrics.exposition(gauges, request.headers.get("accept", ""))
+        return Response(body, media_type=content_type)
 
     return app
 
