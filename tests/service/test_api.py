@@ -40,6 +40,13 @@ def test_signed_submission_is_accepted_and_graded(service, lms):
     assert done["report"]["status"] == "graded"
 
 
+def test_a_body_too_large_to_check_on_the_event_loop_is_checked_in_a_thread(start_service, lms):
+    service = start_service()
+    response = service.submit(submission(lms, lines=20_000))
+    assert response.status_code == 202, response.text
+    assert service.submit(submission(lms, lines=20_000), secret=OTHER_CLIENT_SECRET).status_code == 401
+
+
 def test_multipart_submission_is_accepted(service, lms):
     metadata = {"assignment": "regularization", "student_id": "s2"}
     request = httpx.Request(
