@@ -64,13 +64,14 @@ def main() -> int:
             latencies = _post_all(service.url, range(backlog, total), args.concurrency, client_secret, receiver.url)
             grading_throughout = _jobs(service.url, "running") == args.workers
             finished = receiver.wait_for(total, started + args.timeout)
+            cpu_seconds = _metric(service.url, "process_cpu_seconds_total")
         finally:
             service.stop()
             receiver.stop()
     if finished is None:
         print(f"only {receiver.count} of {total} callbacks arrived within {args.timeout:g} s")
         return 1
-    _print_table(args, latencies, grading_throughout, total, finished - started)
+    _print_table(args, latencies, grading_throughout, total, finished - started, cpu_seconds)
     return 0
 
 
@@ -156,13 +157,18 @@ def _post_all(url: str, numbers: range, concurrency: int, secret: str, callback_
         return list(pool.map(post, numbers))
 
 
-def _jobs(url: str, state: str) -> float:
-    """How many jobs the service's /metrics counts in `state`."""
+def _metric(url: str, name: str, **labels: str) -> float:
+    """One sample of the service's /metrics (0 if absent)."""
     for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text):
         for sample in family.samples:
-            if sample.name == "grader_jobs" and sample.labels == {"state": state}:
+            if sample.name == name and sample.labels == labels:
                 return sample.value
     return 0
+
+
+def _jobs(url: str, state: str) -> float:
+    """How many jobs the service's /metrics counts in `state`."""
+    return _metric(url, "grader_jobs", state=state)
 
 
 def _wait_until_running(url: str, workers: int, deadline: float) -> bool:
@@ -224,7 +230,12 @@ class _Receiver:
 
 
 def _print_table(
-    args: argparse.Namespace, latencies: list[float], grading_throughout: bool, total: int, seconds: float
+    args: argparse.Namespace,
+    latencies: list[float],
+    grading_throughout: bool,
+    total: int,
+    seconds: float,
+    cpu_seconds: float,
 ) -> None:
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     p99 = cuts[98] * 1000
@@ -237,6 +248,9 @@ def _print_table(
         ("202 latency p99", f"{p99:.1f} ms (target < {TARGET_P99_MS} ms: {verdict})"),
         ("end to end", f"{seconds:.1f} s for all {total} callbacks"),
         ("throughput", f"{total / seconds * 60:.1f} jobs/min"),
+        # CPU the service process spent (intake, grading threads, deliveries): what competes with
+        # the event loop for the GIL.
+        ("service CPU", f"{cpu_seconds / total * 1000:.0f} ms per job"),
     ]
     width = max(len(name) for name, _ in rows)
     print("service benchmark")
