@@ -56,6 +56,7 @@ def main() -> int:
         client_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         service = _start_service(Path(tmp), args, client_secret, receiver.origin)
         try:
+            cpu_at_start = _metric(service.url, "process_cpu_seconds_total")
             started = time.monotonic()
             _post_all(service.url, range(backlog), args.concurrency, client_secret, receiver.url)
             if not _wait_until_running(service.url, args.workers, started + args.timeout):
@@ -64,7 +65,7 @@ def main() -> int:
             latencies = _post_all(service.url, range(backlog, total), args.concurrency, client_secret, receiver.url)
             grading_throughout = _jobs(service.url, "running") == args.workers
             finished = receiver.wait_for(total, started + args.timeout)
-            cpu_seconds = _metric(service.url, "process_cpu_seconds_total")
+            cpu_seconds = _metric(service.url, "process_cpu_seconds_total") - cpu_at_start
         finally:
             service.stop()
             receiver.stop()
