@@ -396,6 +396,8 @@ class Store:
 
         Returns False (and changes nothing) when the lease was lost, so a job is completed once.
         """
+        # Encoded before the write lock is taken: a submission's 202 waits for that lock.
+        report = strict_json.dumps(result.report)
         with self._write() as conn:
             updated = conn.execute(
                 "UPDATE jobs SET state = 'done', finished_at = ?, lease_token = NULL, lease_expires_at = NULL"
@@ -406,7 +408,7 @@ class Store:
                 return False
             conn.execute(
                 "INSERT INTO results (job_id, status, score, max_score, report, graded_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (job.id, result.status, result.score, result.max_score, strict_json.dumps(result.report), now),
+                (job.id, result.status, result.score, result.max_score, report, now),
             )
             conn.executemany(
                 "INSERT INTO deliveries (id, job_id, client, kind, url, payload, state, next_attempt_at, created_at)"
