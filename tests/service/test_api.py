@@ -40,7 +40,7 @@ def test_signed_submission_is_accepted_and_graded(service, lms):
     assert done["report"]["status"] == "graded"
 
 
-def test_a_body_too_large_to_check_on_the_event_loop_is_checked_in_a_thread(start_service, lms):
+def test_a_body_over_the_on_loop_size_is_verified_like_a_small_one(start_service, lms):
     service = start_service()
     response = service.submit(submission(lms, lines=20_000))
     assert response.status_code == 202, response.text
