@@ -1,8 +1,9 @@
-"""Benchmark of the webhook service: 202 latency (p50/p99) and end-to-end jobs per minute.
+"""Benchmark of the webhook service: 202 latency (p50/p99) while every worker grades, and jobs per minute.
 
 Starts the service on 127.0.0.1 with a throw-away database and a local callback receiver, posts a
-bounded number of signed submissions from a few concurrent senders, waits (bounded) for every
-callback, prints a short table and stops everything it started.
+backlog until every worker is grading, then times a bounded number of signed submissions from a few
+concurrent senders, waits (bounded) for every callback, prints a short table with the p99 against
+its 50 ms target, and stops everything it started.
 
     python bench/service_bench.py                       # real engine, Docker sandbox
     python bench/service_bench.py --backend process     # real engine, local process sandbox
@@ -31,14 +32,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[1]
 SUBMISSION = REPO / "submissions" / "correct" / "template_with_seed.py"
+TARGET_P99_MS = 50
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submissions", type=int, default=40, help="how many submissions to post (default 40)")
+    parser.add_argument("--submissions", type=int, default=100, help="how many submissions to time (default 100)")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent senders (default 8)")
     parser.add_argument("--workers", type=int, default=2, help="grading workers of the service (default 2)")
     parser.add_argument("--backend", default="docker", help="sandbox backend: docker or process (default docker)")
@@ -47,19 +50,29 @@ def main() -> int:
     args = parser.parse_args()
 
     receiver = _Receiver()
+    backlog = args.workers * 2
+    total = backlog + args.submissions
     with tempfile.TemporaryDirectory(prefix="service-bench-") as tmp:
         client_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-        service = _start_service(Path(tmp), args, client_secret)
+        service = _start_service(Path(tmp), args, client_secret, receiver.origin)
         try:
-            latencies, started = _post_all(service.url, args, client_secret, receiver.url)
-            finished = receiver.wait_for(args.submissions, started + args.timeout)
+            cpu_at_start = _metric(service.url, "process_cpu_seconds_total")
+            started = time.monotonic()
+            _post_all(service.url, range(backlog), args.concurrency, client_secret, receiver.url)
+            if not _wait_until_running(service.url, args.workers, started + args.timeout):
+                print(f"the {args.workers} workers did not all start grading within {args.timeout:g} s")
+                return 1
+            latencies = _post_all(service.url, range(backlog, total), args.concurrency, client_secret, receiver.url)
+            grading_throughout = _jobs(service.url, "running") == args.workers
+            finished = receiver.wait_for(total, started + args.timeout)
+            cpu_seconds = _metric(service.url, "process_cpu_seconds_total") - cpu_at_start
         finally:
             service.stop()
             receiver.stop()
     if finished is None:
-        print(f"only {receiver.count} of {args.submissions} callbacks arrived within {args.timeout:g} s")
+        print(f"only {receiver.count} of {total} callbacks arrived within {args.timeout:g} s")
         return 1
-    _print_table(args, latencies, finished - started)
+    _print_table(args, latencies, grading_throughout, total, finished - started, cpu_seconds)
     return 0
 
 
@@ -78,7 +91,7 @@ class _Service:
                 self.process.wait(10)
 
 
-def _start_service(tmp: Path, args: argparse.Namespace, client_secret: str) -> _Service:
+def _start_service(tmp: Path, args: argparse.Namespace, client_secret: str, callback_origin: str) -> _Service:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -92,14 +105,17 @@ def _start_service(tmp: Path, args: argparse.Namespace, client_secret: str) -> _
         "GRADER_CLIENTS": json.dumps({"bench": {
             "secret": client_secret,
             "callback_secret": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+            "callback_origins": [callback_origin],
         }}),
         "GRADER_GRADE_FUNCTION": args.grade_function,
         "GRADER_GRADE_BACKEND": args.backend,
         "GRADER_WORKERS": str(args.workers),
-        "GRADER_RATE_LIMIT_BURST": str(args.submissions),
+        "GRADER_RATE_LIMIT_BURST": "1000000",
         "GRADER_RATE_LIMIT_PER_MINUTE": "1000000",
         "GRADER_POLL_INTERVAL_SECONDS": "0.05",
     }
+    if args.backend == "process":
+        env["GRADER_UNSAFE_NO_SANDBOX"] = "1"
     process = subprocess.Popen([sys.executable, "-m", "grader.service"], cwd=REPO, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -115,12 +131,10 @@ def _start_service(tmp: Path, args: argparse.Namespace, client_secret: str) -> _
     raise SystemExit("the service did not start within 30 s")
 
 
-def _post_all(
-    url: str, args: argparse.Namespace, secret: str, callback_url: str
-) -> tuple[list[float], float]:
+def _post_all(url: str, numbers: range, concurrency: int, secret: str, callback_url: str) -> list[float]:
+    """Post one signed submission per number from `concurrency` senders; the seconds each took to its 202."""
     key = base64.b64decode(secret.removeprefix("whsec_"))
     source = SUBMISSION.read_text()
-    http = httpx.Client(timeout=30)
 
     def post(n: int) -> float:
         body = json.dumps({
@@ -140,11 +154,30 @@ def _post_all(
             raise SystemExit(f"submission {n} answered {response.status_code}: {response.text}")
         return elapsed
 
-    started = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(args.concurrency) as pool:
-        latencies = list(pool.map(post, range(args.submissions)))
-    http.close()
-    return latencies, started
+    with httpx.Client(timeout=30) as http, concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(post, numbers))
+
+
+def _metric(url: str, name: str, **labels: str) -> float:
+    """One sample of the service's /metrics (0 if absent)."""
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0
+
+
+def _jobs(url: str, state: str) -> float:
+    """How many jobs the service's /metrics counts in `state`."""
+    return _metric(url, "grader_jobs", state=state)
+
+
+def _wait_until_running(url: str, workers: int, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        if _jobs(url, "running") >= workers:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 class _Receiver:
@@ -176,8 +209,12 @@ class _Receiver:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/callback"
+        return f"{self.origin}/callback"
 
     def wait_for(self, count: int, deadline: float) -> float | None:
         with self._changed:
@@ -193,15 +230,28 @@ class _Receiver:
         self._server.server_close()
 
 
-def _print_table(args: argparse.Namespace, latencies: list[float], seconds: float) -> None:
+def _print_table(
+    args: argparse.Namespace,
+    latencies: list[float],
+    grading_throughout: bool,
+    total: int,
+    seconds: float,
+    cpu_seconds: float,
+) -> None:
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    p99 = cuts[98] * 1000
+    verdict = "PASS" if p99 < TARGET_P99_MS and grading_throughout else "FAIL"
     rows = [
-        ("submissions", f"{args.submissions} ({args.concurrency} senders, {args.workers} workers)"),
+        ("submissions", f"{args.submissions} timed ({args.concurrency} senders, {args.workers} workers)"),
         ("grading", f"{args.grade_function} on {args.backend}"),
+        ("every worker grading", "yes, throughout" if grading_throughout else "NO: not a measurement under load"),
         ("202 latency p50", f"{cuts[49] * 1000:.1f} ms"),
-        ("202 latency p99", f"{cuts[98] * 1000:.1f} ms"),
-        ("end to end", f"{seconds:.1f} s for all callbacks"),
-        ("throughput", f"{args.submissions / seconds * 60:.1f} jobs/min"),
+        ("202 latency p99", f"{p99:.1f} ms (target < {TARGET_P99_MS} ms: {verdict})"),
+        ("end to end", f"{seconds:.1f} s for all {total} callbacks"),
+        ("throughput", f"{total / seconds * 60:.1f} jobs/min"),
+        # CPU the service process spent (intake, grading threads, deliveries): what competes with
+        # the event loop for the GIL.
+        ("service CPU", f"{cpu_seconds / total * 1000:.0f} ms per job"),
     ]
     width = max(len(name) for name, _ in rows)
     print("service benchmark")

@@ -1,4 +1,9 @@
-"""How often: token buckets per client or address, and the resubmission limit per student."""
+"""How often: token buckets per client or address, and the resubmission limit per student.
+
+Hand-written on purpose: `limits` (the maintained library) has fixed and moving windows but no
+token bucket, reads the wall clock itself, and keeps one entry per key until it expires, with no
+bound on how many keys a flood of addresses creates; this file is a bounded bucket in 60 lines.
+"""
 
 from __future__ import annotations
 

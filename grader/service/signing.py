@@ -1,16 +1,21 @@
 """Standard Webhooks signatures: signing what we send and verifying what we receive.
 
-Pure functions on bytes and integers, so every rule of the convention (signed content,
-`whsec_` secrets, multiple signatures, timestamp tolerance) is unit-tested without HTTP.
+The signature itself (signed content, HMAC, `v1,` encoding) is the reference library's
+(`standardwebhooks`). What it leaves out stays here: a timestamp tolerance from the settings
+against the service's clock, checked before the body is read; secrets refused at start-up
+unless they are `whsec_` and long enough; several clients' secrets, the matching one naming
+the client; malformed signature entries ignored rather than raised.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
+import datetime
 import hmac
 from collections.abc import Mapping
+
+from standardwebhooks.webhooks import Webhook
 
 SECRET_PREFIX = "whsec_"
 SIGNATURE_VERSION = "v1"
@@ -35,10 +40,16 @@ def parse_secret(secret: str) -> bytes:
 
 
 def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
-    """Return the `v1,<base64>` signature of one message."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(key, signed, hashlib.sha256).digest()
-    return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode()}"
+    """Return the `v1,<base64>` signature of one message, or SignatureError for a body that is not UTF-8.
+
+    The reference library signs text, so a body must be UTF-8 (JSON is; so are notebooks and
+    Python sources unless they declare another encoding).
+    """
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        raise SignatureError("the body is not UTF-8, so its Standard Webhooks signature cannot be checked") from None
+    return Webhook(key).sign(msg_id, datetime.datetime.fromtimestamp(timestamp, datetime.UTC), text)
 
 
 def signed_headers(key: bytes, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:

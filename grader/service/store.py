@@ -156,6 +156,21 @@ class NewSubmission:
     lti: dict[str, Any] | None
 
 
+@dataclasses.dataclass
+class _Acceptance:
+    """A submission waiting for the next accepting transaction, and how it went once that one ended."""
+
+    sub: NewSubmission
+    now: float
+    limit: ResubmissionLimit | None
+    outcome: tuple[str, bool] | BaseException | None = None
+    settled: bool = False
+
+    def settle(self, outcome: tuple[str, bool] | BaseException) -> None:
+        self.outcome = outcome
+        self.settled = True
+
+
 @dataclasses.dataclass(frozen=True)
 class ClaimedJob:
     """A job this process holds the lease on, with what grading needs."""
@@ -216,6 +231,8 @@ class Store:
         # One writer at a time inside the process: waiting on a Python lock wakes at once, whereas
         # SQLite's busy handler sleeps in growing steps and made the 202 latency spiky.
         self._write_lock = threading.Lock()
+        self._acceptances: list[_Acceptance] = []
+        self._acceptances_lock = threading.Lock()
         # executescript commits on its own, so the schema is created outside _write.
         self._conn().executescript(_SCHEMA + _LTI_SCHEMA)
         self._migrate()
@@ -257,36 +274,68 @@ class Store:
 
         With `limit`, a new submission beyond the student's resubmission limit raises
         ResubmissionLimitReached; a replay is answered regardless, as it is no new submission.
+
+        Submissions that arrive while another transaction holds the write lock are written together
+        in the next one, in arrival order: one fsync for all of them, which is what a 202 waits for.
         """
-        with self._write() as conn:
-            row = conn.execute(
-                "SELECT id, request_sha256 FROM submissions WHERE client = ? AND webhook_id = ?",
-                (sub.client, sub.webhook_id),
-            ).fetchone()
-            if row is not None:
-                if row["request_sha256"] != sub.request_sha256:
-                    raise ConflictError(f"webhook-id {sub.webhook_id!r} was already used for a different body")
-                return row["id"], False
-            if limit is not None:
-                wait = resubmission_wait(self._counted_submissions(conn, sub, now - limit.window_seconds), limit, now)
-                if wait > 0:
-                    raise ResubmissionLimitReached(limit, wait)
-            job_id = f"job_{uuid.uuid4().hex}"
-            conn.execute(
-                "INSERT INTO submissions (id, client, webhook_id, request_sha256, assignment, student_id,"
-                " filename, content, content_sha256, callback_url, lti, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job_id, sub.client, sub.webhook_id, sub.request_sha256, sub.assignment, sub.student_id,
-                    sub.filename, sub.content, sub.content_sha256, sub.callback_url,
-                    strict_json.dumps(sub.lti) if sub.lti is not None else None, now,
-                ),
-            )
-            conn.execute(
-                "INSERT INTO jobs (id, state, not_before, created_at) VALUES (?, 'queued', ?, ?)",
-                (job_id, now, now),
-            )
-            return job_id, True
+        mine = _Acceptance(sub, now, limit)
+        with self._acceptances_lock:
+            self._acceptances.append(mine)
+        with self._write_lock:
+            if not mine.settled:
+                self._accept_waiting()
+        if isinstance(mine.outcome, BaseException):
+            raise mine.outcome
+        assert mine.outcome is not None, "settled above"
+        return mine.outcome
+
+    def _accept_waiting(self) -> None:
+        """Write every waiting acceptance in one transaction (the caller holds the write lock)."""
+        with self._acceptances_lock:
+            batch, self._acceptances = self._acceptances, []
+        try:
+            with self._transaction() as conn:
+                outcomes = [self._accept_one(conn, acceptance) for acceptance in batch]
+        except BaseException as error:
+            for acceptance in batch:
+                acceptance.settle(error)
+            raise
+        for acceptance, outcome in zip(batch, outcomes):
+            acceptance.settle(outcome)
+
+    def _accept_one(
+        self, conn: sqlite3.Connection, acceptance: _Acceptance
+    ) -> tuple[str, bool] | ConflictError | ResubmissionLimitReached:
+        """One acceptance inside the batch's transaction; a refusal is returned, having written nothing."""
+        sub, now, limit = acceptance.sub, acceptance.now, acceptance.limit
+        row = conn.execute(
+            "SELECT id, request_sha256 FROM submissions WHERE client = ? AND webhook_id = ?",
+            (sub.client, sub.webhook_id),
+        ).fetchone()
+        if row is not None:
+            if row["request_sha256"] != sub.request_sha256:
+                return ConflictError(f"webhook-id {sub.webhook_id!r} was already used for a different body")
+            return row["id"], False
+        if limit is not None:
+            wait = resubmission_wait(self._counted_submissions(conn, sub, now - limit.window_seconds), limit, now)
+            if wait > 0:
+                return ResubmissionLimitReached(limit, wait)
+        job_id = f"job_{uuid.uuid4().hex}"
+        conn.execute(
+            "INSERT INTO submissions (id, client, webhook_id, request_sha256, assignment, student_id,"
+            " filename, content, content_sha256, callback_url, lti, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                job_id, sub.client, sub.webhook_id, sub.request_sha256, sub.assignment, sub.student_id,
+                sub.filename, sub.content, sub.content_sha256, sub.callback_url,
+                strict_json.dumps(sub.lti) if sub.lti is not None else None, now,
+            ),
+        )
+        conn.execute(
+            "INSERT INTO jobs (id, state, not_before, created_at) VALUES (?, 'queued', ?, ?)",
+            (job_id, now, now),
+        )
+        return job_id, True
 
     @staticmethod
     def _counted_submissions(conn: sqlite3.Connection, sub: NewSubmission, since: float) -> list[float]:
@@ -367,6 +416,8 @@ class Store:
 
         Returns False (and changes nothing) when the lease was lost, so a job is completed once.
         """
+        # Encoded before the write lock is taken: a submission's 202 waits for that lock.
+        report = strict_json.dumps(result.report)
         with self._write() as conn:
             updated = conn.execute(
                 "UPDATE jobs SET state = 'done', finished_at = ?, lease_token = NULL, lease_expires_at = NULL"
@@ -377,7 +428,7 @@ class Store:
                 return False
             conn.execute(
                 "INSERT INTO results (job_id, status, score, max_score, report, graded_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (job.id, result.status, result.score, result.max_score, strict_json.dumps(result.report), now),
+                (job.id, result.status, result.score, result.max_score, report, now),
             )
             conn.executemany(
                 "INSERT INTO deliveries (id, job_id, client, kind, url, payload, state, next_attempt_at, created_at)"
@@ -566,13 +617,19 @@ class Store:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; IMMEDIATE takes the write lock up front so reads inside are consistent."""
+        """One write transaction under the process's write lock."""
+        with self._write_lock, self._transaction() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (the caller holds the write lock); IMMEDIATE takes SQLite's lock up front
+        so reads inside are consistent."""
         conn = self._conn()
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")

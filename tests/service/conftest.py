@@ -19,6 +19,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from prometheus_client.parser import text_string_to_metric_families
 
 from grader.service.store import NewSubmission, Store
 from tests.service.lms_standin import StandInLms, signed_post
@@ -57,6 +58,12 @@ class Service:
         response = self.get_status(job_id, ADMIN_TOKEN)
         response.raise_for_status()
         return response.json()
+
+    def metric(self, name: str, **labels: str) -> float | None:
+        """One sample of /metrics, read with prometheus_client's parser; None if absent."""
+        families = text_string_to_metric_families(self.http.get(f"{self.url}/metrics").text)
+        values = [s.value for f in families for s in f.samples if s.name == name and s.labels == labels]
+        return values[0] if values else None
 
     def wait_for(self, job_id: str, predicate: Callable[[dict[str, Any]], bool], seconds: float = 30) -> dict[str, Any]:
         deadline = time.monotonic() + seconds

@@ -40,6 +40,13 @@ def test_signed_submission_is_accepted_and_graded(service, lms):
     assert done["report"]["status"] == "graded"
 
 
+def test_a_body_over_the_on_loop_size_is_verified_like_a_small_one(start_service, lms):
+    service = start_service()
+    response = service.submit(submission(lms, lines=20_000))
+    assert response.status_code == 202, response.text
+    assert service.submit(submission(lms, lines=20_000), secret=OTHER_CLIENT_SECRET).status_code == 401
+
+
 def test_multipart_submission_is_accepted(service, lms):
     metadata = {"assignment": "regularization", "student_id": "s2"}
     request = httpx.Request(
@@ -170,8 +177,7 @@ def test_duplicate_delivery_creates_one_job(service, lms):
     assert (first.status_code, second.status_code) == (202, 200)
     assert first.json()["job_id"] == second.json()["job_id"]
     service.wait_for(first.json()["job_id"], lambda s: s["state"] == "done")
-    metrics = service.http.get(f"{service.url}/metrics").text
-    assert 'grader_jobs{state="done"} 1' in metrics
+    assert service.metric("grader_jobs", state="done") == 1
 
 
 def test_same_webhook_id_with_another_body_is_409(service, lms):
@@ -219,7 +225,7 @@ def test_health_metrics_and_openapi(service):
     metrics = service.http.get(f"{service.url}/metrics")
     assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
     assert "# TYPE grader_submissions_total counter" in metrics.text
-    assert "grader_sandbox_up 1\n" in metrics.text and "grader_jobs_held 0\n" in metrics.text
+    assert (service.metric("grader_sandbox_up"), service.metric("grader_jobs_held")) == (1, 0)
     spec = service.http.get(f"{service.url}/openapi.json").json()
     body = spec["paths"]["/v1/submissions"]["post"]["requestBody"]["content"]
     assert {"application/json", "multipart/form-data"} <= body.keys()

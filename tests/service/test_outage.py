@@ -86,8 +86,7 @@ def test_the_daemon_going_away_while_grading_costs_no_grade(start_service, lms, 
     _check_true_grades(service, lms, job_ids)
     print(f"\nMEASURED service: first job graded {_first_finished_after(service.database, restored):.2f} s "
           "after the sandbox returned")
-    metrics = service.http.get(f"{service.url}/metrics").text
-    assert "grader_sandbox_outages_total 1\n" in metrics and "grader_sandbox_up 1\n" in metrics
+    assert (service.metric("grader_sandbox_outages_total"), service.metric("grader_sandbox_up")) == (1, 1)
     assert (_log_lines(service, "sandbox down"), _log_lines(service, "sandbox answers again")) == (1, 1)
     assert _containers_of(docker_client, service) == []
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import datetime
+import time
 
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from grader.service.signing import SignatureError, parse_secret, sign, signed_headers, verify
 
@@ -87,3 +90,25 @@ def test_non_integer_timestamp_is_refused():
 def test_malformed_secrets_are_refused(secret):
     with pytest.raises(ValueError):
         parse_secret(secret)
+
+
+def test_the_reference_library_accepts_what_we_sign():
+    now = int(time.time())
+    headers = signed_headers(KEY, VECTOR_ID, now, VECTOR_BODY)
+    assert Webhook(VECTOR_SECRET).verify(VECTOR_BODY, headers, json_parse=False) is None
+
+
+def test_we_accept_what_the_reference_library_signs():
+    now = int(time.time())
+    signature = Webhook(VECTOR_SECRET).sign(VECTOR_ID, datetime.datetime.fromtimestamp(now, datetime.UTC), "{}")
+    assert verify({"c": KEY}, _headers(signature, timestamp=now), b"{}", now=now) == "c"
+
+
+def test_a_body_that_is_not_utf8_is_refused_with_the_reason():
+    with pytest.raises(SignatureError, match="not UTF-8"):
+        verify({"c": KEY}, _headers(), b"\xff\xfe", now=VECTOR_TIMESTAMP)
+
+
+def test_malformed_signature_entries_are_ignored():
+    header = f"v1 v1,!!! garbage {VECTOR_SIGNATURE}"
+    assert verify({"c": KEY}, _headers(header), VECTOR_BODY, now=VECTOR_TIMESTAMP) == "c"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import sqlite3
+import threading
+import time
 
 import pytest
 
@@ -246,3 +248,49 @@ def test_expired_lti_logins_make_room(store):
     for n in range(3):
         store.start_lti_login(nonce=f"n{n}", state_sha256="s", client="lms", login_query="", expires_at=10.0, now=1.0, limit=3)
     assert store.start_lti_login(nonce="n3", state_sha256="s", client="lms", login_query="", expires_at=100.0, now=10.0, limit=3)
+
+
+def _accept_while_the_write_lock_is_held(store, submissions, *, limit=None):
+    """Accept each submission from its own thread, all queued behind one held write lock; the outcomes in order."""
+    outcomes: list = [None] * len(submissions)
+
+    def accept(n):
+        try:
+            outcomes[n] = store.accept(submissions[n], NOW + n, limit=limit)
+        except (ConflictError, ResubmissionLimitReached) as refused:
+            outcomes[n] = refused
+
+    with store._write_lock:
+        for n in range(len(submissions)):
+            threading.Thread(target=accept, args=(n,)).start()
+            while len(store._acceptances) <= n:  # queued in this order
+                time.sleep(0.001)
+    deadline = time.monotonic() + 10
+    while None in outcomes and time.monotonic() < deadline:
+        time.sleep(0.001)
+    return outcomes
+
+
+def test_submissions_waiting_for_the_write_lock_are_written_in_one_transaction(store, monkeypatch):
+    transactions = []
+    real = Store._transaction
+    monkeypatch.setattr(Store, "_transaction", lambda self: transactions.append(1) or real(self))
+    outcomes = _accept_while_the_write_lock_is_held(store, [new_submission(f"msg_{n}") for n in range(4)])
+    assert [created for _, created in outcomes] == [True] * 4
+    assert len({job_id for job_id, _ in outcomes}) == 4
+    assert len(transactions) == 1
+
+
+def test_within_one_transaction_a_replay_and_a_conflict_see_the_submission_before_them(store):
+    first, replay, conflict = _accept_while_the_write_lock_is_held(
+        store, [new_submission(), new_submission(), new_submission(request_sha256="bb")]
+    )
+    assert first[1] is True and replay == (first[0], False)
+    assert isinstance(conflict, ConflictError)
+
+
+def test_within_one_transaction_the_resubmission_limit_counts_the_submissions_before(store):
+    outcomes = _accept_while_the_write_lock_is_held(
+        store, [new_submission(f"msg_{n}") for n in range(3)], limit=TWO_PER_100_S
+    )
+    assert [isinstance(outcome, ResubmissionLimitReached) for outcome in outcomes] == [False, False, True]
