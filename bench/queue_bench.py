@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.queue import EmbeddedQueue, Job, JobQueue  # noqa: E402
-from grader.queue.celery_queue import CeleryQueue  # noqa: E402
-from grader.queue.settings import QueueSettings  # noqa: E402
+from grader.jobs import EmbeddedQueue, Job, JobQueue  # noqa: E402
+from grader.jobs.celery_queue import CeleryQueue  # noqa: E402
+from grader.jobs.settings import QueueSettings  # noqa: E402
 from grader.submission import Submission  # noqa: E402
 
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -111,7 +111,7 @@ def workers(broker: str, count: int, backend: str, folder: Path) -> Iterator[Non
             log = folder / f"{name}.log"
             with open(log, "wb") as handle:
                 started.append(subprocess.Popen(
-                    [sys.executable, "-m", "grader.queue", "--broker", broker, "--backend", backend,
+                    [sys.executable, "-m", "grader.jobs", "--broker", broker, "--backend", backend,
                      "--concurrency", "1", "--name", name],
                     cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=handle, stderr=subprocess.STDOUT))
             deadline = time.monotonic() + START_SECONDS

@@ -28,7 +28,7 @@ class _DefaultGroup(click.Group):
     default_command = "submission"
     lazy_commands = {
         "batch": "grader.batch.command:batch_command",
-        "worker": "grader.queue.command:worker_command",
+        "worker": "grader.jobs.command:worker_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -20,7 +20,7 @@ import click
 from grader.batch.queued import DEFAULT_JOBS, SANDBOX_WAIT_SECONDS
 from grader.cli_options import chosen_backend, sandbox_options
 from grader.errors import GraderError
-from grader.queue.base import DEFAULT_BROKER_URL
+from grader.jobs.base import DEFAULT_BROKER_URL
 from grader.sandbox import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:

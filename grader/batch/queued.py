@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from grader.errors import SandboxOutage
-from grader.queue import Job, JobQueue
+from grader.jobs import Job, JobQueue
 from grader.report import Report
 from grader.submission import Submission
 
@@ -161,7 +161,7 @@ def local_executor(jobs: int, backend: str, *, digest: str, timeout: float | Non
                    notify: Callable[[str], None] = lambda _: None) -> QueueExecutor:
     """An executor grading on `jobs` threads of this process (the embedded pool) in `backend`."""
     from grader.version import GRADER_VERSION
-    from grader.queue import EmbeddedQueue
+    from grader.jobs import EmbeddedQueue
 
     return QueueExecutor(lambda: EmbeddedQueue(jobs, backend), version=GRADER_VERSION, digest=digest, timeout=timeout,
                          ahead=2 * jobs, sandbox_wait=sandbox_wait, notify=notify)
@@ -170,7 +170,7 @@ def local_executor(jobs: int, backend: str, *, digest: str, timeout: float | Non
 def celery_executor(broker_url: str | None, *, digest: str, timeout: float | None = None) -> QueueExecutor:
     """An executor sending to `grade worker` processes through the Redis at `broker_url` (GRADER_* settings)."""
     from grader.version import GRADER_VERSION
-    from grader.queue import open_queue
+    from grader.jobs import open_queue
 
     return QueueExecutor(lambda: open_queue("celery", broker_url=broker_url), version=GRADER_VERSION, digest=digest,
                          timeout=timeout)

@@ -21,7 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from grader import strict_json
-from grader.queue.grading import GradeFn, load_grade_fn
+from grader.jobs.grading import GradeFn, load_grade_fn
 from grader.service import intake
 from grader.service.lti_routes import add_launch_routes
 from grader.service.runtime import Runtime, TokenScope

@@ -5,7 +5,7 @@ either way the database stays the source of truth and this process its only writ
 job's result and its outbound deliveries are written in one transaction, conditional on the
 lease, so however the process dies a job ends graded exactly once in effect: either nothing of
 it was recorded (it is re-queued at the next start and sent again under the same id; Celery
-answers it from its stored result, see grader/queue/tasks.py) or all of it was.
+answers it from its stored result, see grader/jobs/tasks.py) or all of it was.
 
 The lease is the re-dispatch window: a job whose outcome has not come back when its lease ends
 (a lost Redis, say) is claimed again and re-sent; `max_attempts` claims without an outcome end
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from grader.assignment import load_assignment
-from grader.queue import Job, JobQueue, Outcome
+from grader.jobs import Job, JobQueue, Outcome
 from grader.report import Report, SubmissionInfo
 from grader.service.metrics import Metrics
 from grader.service.payloads import plan_deliveries

@@ -15,7 +15,7 @@ from typing import IO, Any
 import httpx
 
 from grader.errors import DatabaseInUse, DatabaseUnusable
-from grader.queue.grading import GradeFn
+from grader.jobs.grading import GradeFn
 from grader.sandbox import UNSANDBOXED, UNSANDBOXED_WARNING
 from grader.sandbox.health import SandboxGate, probe
 from grader.service import egress, lti
@@ -109,7 +109,7 @@ class Runtime:
         """A dispatcher to the embedded pool (threads here), or to Celery workers when `queue = 'celery'`."""
         settings = self.settings
         if settings.queue == "celery":
-            from grader.queue import open_queue
+            from grader.jobs import open_queue
 
             return QueueDispatcher(
                 self.store, open_queue("celery", broker_url=settings.broker_url),
@@ -118,7 +118,7 @@ class Runtime:
                 poll_seconds=settings.poll_interval_seconds, metrics=self.metrics,
                 on_complete=self.dispatcher.wake, clock=self.clock,
             )
-        from grader.queue import EmbeddedQueue
+        from grader.jobs import EmbeddedQueue
 
         backend = settings.grade_backend
         self.gate = SandboxGate(lambda: probe(backend), on_down=lambda: self.metrics.inc("grader_sandbox_outages_total"))

@@ -18,7 +18,7 @@ from grader.batch.run import LOG_NAME, grade_batch
 from grader.errors import SandboxOutage
 from grader.sandbox.docker import LABEL, OWNER_LABEL, owner
 from tests.batch.conftest import correct, write_tree
-from tests.queue.conftest import children
+from tests.jobs.conftest import children
 from tests.sandbox.conftest import proxy  # noqa: F401  (re-used fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]

@@ -190,7 +190,7 @@ def test_half_written_files_of_a_killed_run_are_removed(small_class, tmp_path):
 def test_a_file_the_sandbox_keeps_failing_on_ends_internal_error_and_the_batch_ends(small_class, tmp_path):
     from grader.engine import grade
     from grader.errors import SandboxOutage
-    from grader.queue import EmbeddedQueue
+    from grader.jobs import EmbeddedQueue
     from grader.sandbox.health import SandboxGate
 
     def docker_fails_on_carol(submission, *, backend, timeout):

@@ -6,7 +6,7 @@ import threading
 import time
 
 from grader.errors import SandboxOutage
-from grader.queue import EmbeddedQueue
+from grader.jobs import EmbeddedQueue
 from grader.sandbox.health import SandboxGate
 from grader.service.dispatch import QueueDispatcher
 from grader.service.metrics import Metrics

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from grader.queue.command import worker_command
+from grader.jobs.command import worker_command
 from grader.sandbox import UNSANDBOXED_WARNING
 
 

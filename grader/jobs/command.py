@@ -7,7 +7,7 @@ import os
 import click
 
 from grader.cli_options import chosen_backend, sandbox_options
-from grader.queue.base import DEFAULT_BROKER_URL
+from grader.jobs.base import DEFAULT_BROKER_URL
 
 
 @click.command("worker")
@@ -37,8 +37,8 @@ def worker_command(
     from pydantic import ValidationError
 
     from grader.errors import GraderError
-    from grader.queue.settings import WorkerSettings
-    from grader.queue.worker import run_worker
+    from grader.jobs.settings import WorkerSettings
+    from grader.jobs.worker import run_worker
 
     overrides: dict[str, object] = {"broker_url": broker_url, "queue_name": queue_name}
     if unsafe_no_sandbox or sandbox != "docker":

@@ -15,9 +15,9 @@ from typing import Any
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
-from grader.queue.base import Job, Outcome, QueueUnavailable, job_payload
-from grader.queue.settings import QueueSettings
-from grader.queue.tasks import ATTEMPTS_PREFIX, OUTAGE_KEY, TASK_NAME, make_app
+from grader.jobs.base import Job, Outcome, QueueUnavailable, job_payload
+from grader.jobs.settings import QueueSettings
+from grader.jobs.tasks import ATTEMPTS_PREFIX, OUTAGE_KEY, TASK_NAME, make_app
 
 POLL_SECONDS = 0.1
 READY_STATES = ("SUCCESS", "FAILURE")

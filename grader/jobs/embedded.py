@@ -11,7 +11,7 @@ every user of the pool relies on:
   the sandbox failed on it (not the student), so one job cannot hold a batch for ever;
 - a grader error is retried (`max_attempts` runs, with doubling pauses), then is an error outcome;
 - with the Docker sandbox a watchdog process removes this process's containers if it is killed
-  (grader/queue/watchdog.py): threads, unlike worker processes, cannot outlive it to do so.
+  (grader/jobs/watchdog.py): threads, unlike worker processes, cannot outlive it to do so.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import time
 from collections.abc import Callable, Collection
 
 from grader.errors import SandboxOutage
-from grader.queue.base import Job, Outcome
-from grader.queue.grading import GradeFn, grade_job
+from grader.jobs.base import Job, Outcome
+from grader.jobs.grading import GradeFn, grade_job
 from grader.sandbox.health import SandboxGate, process_gate
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ class EmbeddedQueue:
                 return
             self.gate.check_now()
             if self._backend == "docker":
-                from grader.queue.watchdog import watch
+                from grader.jobs.watchdog import watch
 
                 watch()
             self._checked = True

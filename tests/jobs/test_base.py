@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from grader.queue.base import Job, job_payload, payload_job
+from grader.jobs.base import Job, job_payload, payload_job
 from grader.submission import Submission
 
 

@@ -23,9 +23,9 @@ from typing import Any
 from celery import Celery, Task
 
 from grader.errors import SandboxOutage
-from grader.queue.base import payload_job
-from grader.queue.grading import grade_job, load_grade_fn
-from grader.queue.settings import QueueSettings
+from grader.jobs.base import payload_job
+from grader.jobs.grading import grade_job, load_grade_fn
+from grader.jobs.settings import QueueSettings
 from grader.sandbox.health import process_gate
 
 log = logging.getLogger(__name__)

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from grader.queue import Job, JobQueue, Outcome
-from grader.queue.celery_queue import CeleryQueue
-from grader.queue.settings import QueueSettings
-from grader.queue.tasks import ATTEMPTS_PREFIX
+from grader.jobs import Job, JobQueue, Outcome
+from grader.jobs.celery_queue import CeleryQueue
+from grader.jobs.settings import QueueSettings
+from grader.jobs.tasks import ATTEMPTS_PREFIX
 from grader.submission import Submission
 from tests.sandbox.conftest import docker_client, sandbox_image  # noqa: F401  (re-used fixtures)
 
@@ -33,7 +33,7 @@ TEST_SETTINGS = {
     "GRADER_VISIBILITY_TIMEOUT_SECONDS": "25",
     "GRADER_RESTORE_INTERVAL_SECONDS": "1",
     "GRADER_TASK_RETRY_BACKOFF_SECONDS": "0.2",
-    "GRADER_GRADE_FUNCTION": "tests.queue.stand_in:grade",
+    "GRADER_GRADE_FUNCTION": "tests.jobs.stand_in:grade",
 }
 JOB_TIMEOUT = 10.0
 """Every test job asks for the cap, so embedded and Celery grading run under the same limits."""
@@ -137,14 +137,14 @@ class Worker:
 
 @pytest.fixture
 def start_worker(redis_server: RedisServer, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
-    """Start `python -m grader.queue` (= `grade worker`) processes; each is stopped by its PID."""
+    """Start `python -m grader.jobs` (= `grade worker`) processes; each is stopped by its PID."""
     started: list[Worker] = []
 
     def start(name: str, *, backend: str = "process", concurrency: int = 1, **env: str) -> Worker:
         log = tmp_path / f"{name}.log"
         with open(log, "wb") as log_file:
             process = subprocess.Popen(
-                [sys.executable, "-m", "grader.queue", "--broker", redis_server.url,
+                [sys.executable, "-m", "grader.jobs", "--broker", redis_server.url,
                  *(["--unsafe-no-sandbox"] if backend == "process" else ["--sandbox", backend]),
                  "--concurrency", str(concurrency), "--name", name],
                 cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **TEST_SETTINGS, **env},

@@ -8,13 +8,13 @@ import time
 
 import pytest
 
-from grader.queue import EmbeddedQueue, Job
-from grader.queue.celery_queue import CeleryQueue
-from grader.queue.settings import QueueSettings
-from grader.queue.tasks import TASK_NAME, make_app
+from grader.jobs import EmbeddedQueue, Job
+from grader.jobs.celery_queue import CeleryQueue
+from grader.jobs.settings import QueueSettings
+from grader.jobs.tasks import TASK_NAME, make_app
 from grader.submission import Submission
-from tests.queue.conftest import JOB_TIMEOUT, REPO, collect, comparable, job
-from tests.queue.stand_in import BUG_MARKER, KILL_MARKER
+from tests.jobs.conftest import JOB_TIMEOUT, REPO, collect, comparable, job
+from tests.jobs.stand_in import BUG_MARKER, KILL_MARKER
 
 pytestmark = pytest.mark.slow
 

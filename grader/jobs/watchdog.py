@@ -28,7 +28,7 @@ def watch() -> None:
     read_end, write_end = os.pipe()
     # The watchdog imports this very package, wherever it was imported from (a checkout, say).
     path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")]))
-    subprocess.Popen([sys.executable, "-m", "grader.queue.watchdog", owner()], stdin=read_end,
+    subprocess.Popen([sys.executable, "-m", "grader.jobs.watchdog", owner()], stdin=read_end,
                      stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": path}, start_new_session=True,
                      close_fds=True)
     os.close(read_end)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from grader.queue.grading import DEFAULT_GRADE_FUNCTION
-from grader.queue.base import DEFAULT_BROKER_URL
+from grader.jobs.grading import DEFAULT_GRADE_FUNCTION
+from grader.jobs.base import DEFAULT_BROKER_URL
 from grader.sandbox import require_sandbox
 
 class QueueSettings(BaseSettings):

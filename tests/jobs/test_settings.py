@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from grader.queue.settings import QueueSettings, WorkerSettings
-from grader.queue.tasks import celery_config
+from grader.jobs.settings import QueueSettings, WorkerSettings
+from grader.jobs.tasks import celery_config
 
 
 def test_the_defaults_leave_the_visibility_timeout_above_the_task_time_limit():

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from grader.queue.base import Job
+from grader.jobs.base import Job
 
 GradeFn = Callable[..., Any]
 """`grade(submission, *, backend, timeout) -> Report`, as `grader.engine.grade`."""

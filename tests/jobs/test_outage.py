@@ -11,7 +11,7 @@ import time
 import pytest
 
 from grader.sandbox.docker import LABEL, OWNER_LABEL
-from tests.queue.conftest import children, collect, job
+from tests.jobs.conftest import children, collect, job
 from tests.sandbox.conftest import proxy  # noqa: F401  (re-used fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]

@@ -6,8 +6,8 @@
 
 from __future__ import annotations
 
-from grader.queue.base import Job, JobQueue, Outcome
-from grader.queue.embedded import EmbeddedQueue
+from grader.jobs.base import Job, JobQueue, Outcome
+from grader.jobs.embedded import EmbeddedQueue
 
 QUEUES = ("embedded", "celery")
 
@@ -23,8 +23,8 @@ def open_queue(kind: str, *, workers: int = 1, backend: str = "docker", broker_u
     if kind == "embedded":
         return EmbeddedQueue(workers, backend)
     if kind == "celery":
-        from grader.queue.celery_queue import CeleryQueue
-        from grader.queue.settings import QueueSettings
+        from grader.jobs.celery_queue import CeleryQueue
+        from grader.jobs.settings import QueueSettings
 
         overrides = {"broker_url": broker_url} if broker_url else {}
         return CeleryQueue(QueueSettings(**overrides))

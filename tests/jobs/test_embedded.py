@@ -7,11 +7,11 @@ import threading
 import pytest
 
 from grader.errors import SandboxOutage, SandboxUnavailable
-from grader.queue import EmbeddedQueue, Job
-from grader.queue.embedded import OUTAGE_LIMIT
+from grader.jobs import EmbeddedQueue, Job
+from grader.jobs.embedded import OUTAGE_LIMIT
 from grader.sandbox.health import SandboxGate
 from grader.submission import Submission
-from tests.queue.conftest import collect
+from tests.jobs.conftest import collect
 
 
 class _Report:

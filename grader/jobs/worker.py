@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import socket
 
-from grader.queue.settings import WorkerSettings
-from grader.queue.tasks import make_app
+from grader.jobs.settings import WorkerSettings
+from grader.jobs.tasks import make_app
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from tests.queue.conftest import REPO, TEST_SETTINGS
-from tests.queue.stand_in import BUG_MARKER
+from tests.jobs.conftest import REPO, TEST_SETTINGS
+from tests.jobs.stand_in import BUG_MARKER
 from tests.sandbox.conftest import proxy  # noqa: F401  (re-used fixture)
 from tests.service.conftest import lms, lti_key, start_service, submission  # noqa: F401  (re-used fixtures)
 

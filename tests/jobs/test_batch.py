@@ -14,7 +14,7 @@ from grader.batch.progress import LogProgress
 from grader.batch.queued import celery_executor
 from grader.batch.run import grade_batch
 from tests.batch.conftest import BROKEN, correct, mistaken, write_tree
-from tests.queue.conftest import JOB_TIMEOUT, TEST_SETTINGS, comparable
+from tests.jobs.conftest import JOB_TIMEOUT, TEST_SETTINGS, comparable
 
 
 def _class(tmp_path):
