@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from grader.cli_options import chosen_backend, sandbox_options
+from grader.cli_options import chosen_backend, requires_extra, sandbox_options
 from grader.errors import GraderError
 
 
@@ -112,7 +112,8 @@ def serve_command(config_file: Path | None, sandbox: str, unsafe_no_sandbox: boo
     """Run the LMS webhook service (FastAPI on uvicorn) with its grading workers."""
     from pydantic import ValidationError
 
-    from grader.service import load_settings, serve
+    with requires_extra("serve"):
+        from grader.service import load_settings, serve
 
     if unsafe_no_sandbox or sandbox != "docker":
         options["grade_backend"] = chosen_backend(sandbox, unsafe_no_sandbox)
@@ -121,4 +122,5 @@ def serve_command(config_file: Path | None, sandbox: str, unsafe_no_sandbox: boo
         settings = load_settings(config_file=config_file, **{k: v for k, v in options.items() if v is not None})
     except ValidationError as exc:
         raise click.UsageError(f"invalid service settings: {exc}") from exc
-    serve(settings)
+    with requires_extra("serve", "queue"):
+        serve(settings)
