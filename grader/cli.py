@@ -10,12 +10,16 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from grader.cli_options import chosen_backend, requires_extra, sandbox_options
 from grader.errors import GraderError
 
+if TYPE_CHECKING:
+    from grader.sandbox.docker_early import EarlyRun
+    from grader.submission import Submission
 
 
 class _DefaultGroup(click.Group):
@@ -74,18 +78,26 @@ def grade_command(
     timeout: float | None,
 ) -> None:
     """Grade SUBMISSION and write its JSON report."""
+    from grader.submission import Submission
+
+    backend = chosen_backend(sandbox, unsafe_no_sandbox)
+    handed_in = Submission.from_path(submission)
+    # Before the grading code loads (numpy, pydantic, pytest, the Docker SDK): the sandbox starts meanwhile.
+    early = _start_early(handed_in, backend, timeout)
+
     from rich.console import Console
 
     from grader.engine import grade
     from grader.report import write_report
-    from grader.submission import Submission
     from grader.summary import render
 
-    backend = chosen_backend(sandbox, unsafe_no_sandbox)
     try:
-        report = grade(Submission.from_path(submission), backend=backend, timeout=timeout)
+        report = grade(handed_in, backend=early or backend, timeout=timeout)
     except GraderError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        if early is not None:
+            early.close()
     path = write_report(report, report_path or Path(f"{submission.stem}.report.json"))
     if as_json:
         click.echo(report.to_json(), nl=False)
@@ -95,6 +107,22 @@ def grade_command(
         console.print(f"[dim]report: {path}[/]")
     if report.status == "internal_error":
         sys.exit(1)
+
+
+def _start_early(submission: Submission, backend: str, timeout: float | None) -> EarlyRun | None:
+    """The Docker sandbox container, started for `submission` already, or None (then grading starts it)."""
+    from grader.sandbox.base import Limits
+    from grader.submission import Rejected
+
+    if backend != "docker":
+        return None
+    try:
+        submission.check()
+    except Rejected:
+        return None
+    from grader.sandbox.docker_early import start_early
+
+    return start_early(submission.kind, submission.content, Limits() if timeout is None else Limits(wall_seconds=timeout))
 
 
 @main.command("serve")

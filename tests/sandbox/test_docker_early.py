@@ -1,0 +1,142 @@
+"""`grade FILE`'s early start against the real daemon: the run is kept only for the engine's own bundle."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import docker
+import pytest
+
+from grader import bundle_cache
+from grader.engine import grade
+from grader.sandbox import docker as docker_backend
+from grader.sandbox.base import Limits
+from grader.sandbox.docker_early import start_early
+from grader.submission import Submission
+from tests.conftest import CORRECT, ROOT
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.usefixtures("no_leftover_containers", "sandbox_image")]
+
+SUBMISSION = Submission.from_path(CORRECT / "template_with_seed.py")
+
+
+@pytest.fixture(autouse=True)
+def _cache_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def fresh_runs(monkeypatch) -> list[bytes]:
+    """The bundles run in a fresh container of the SDK backend (the early run was not kept)."""
+    bundles: list[bytes] = []
+    original = docker_backend.DockerBackend.run
+
+    def run(self, bundle, limits):
+        bundles.append(bundle)
+        return original(self, bundle, limits)
+
+    monkeypatch.setattr(docker_backend.DockerBackend, "run", run)
+    return bundles
+
+
+def _grade_early(submission: Submission = SUBMISSION, limits: Limits = Limits()):
+    early = start_early(submission.kind, submission.content, limits)
+    assert early is not None
+    try:
+        return grade(submission, backend=early)
+    finally:
+        early.close()
+
+
+def test_without_a_cache_the_started_container_gets_the_engines_bundle_and_the_cache_is_written(fresh_runs) -> None:
+    report = _grade_early()
+    assert report.score == report.max_score and report.backend == "docker", report.message
+    assert fresh_runs == [] and bundle_cache.load("py", Limits()) is not None
+
+
+def test_with_a_cache_the_bundle_sent_at_start_is_kept(fresh_runs) -> None:
+    _grade_early()
+    report = _grade_early()
+    assert report.score == report.max_score, report.message
+    assert fresh_runs == []
+
+
+def test_a_stale_cache_is_not_trusted_the_engines_bundle_runs_and_is_cached(fresh_runs) -> None:
+    _grade_early()
+    path = bundle_cache.cache_path("py", Limits())
+    stale = bundle_cache._members(path.read_bytes(), bundle_cache.CASE_MEMBERS)
+    stale["__inputs__.npy"] = stale["__inputs__.npy"][:-8] + bytes(8)  # one input value changed
+    path.write_bytes(bundle_cache._zip(stale))
+    report = _grade_early()
+    assert report.score == report.max_score, report.message
+    assert len(fresh_runs) == 1 and bundle_cache.same_bundle(
+        bundle_cache.add_submission(path.read_bytes(), SUBMISSION.content), fresh_runs[0])
+
+
+def test_a_corrupt_cache_is_ignored_and_rewritten(fresh_runs) -> None:
+    path = bundle_cache.cache_path("py", Limits())
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    report = _grade_early()
+    assert report.score == report.max_score and fresh_runs == []
+    assert bundle_cache.load("py", Limits()) is not None
+
+
+def test_other_limits_than_the_started_containers_run_afresh(fresh_runs) -> None:
+    early = start_early(SUBMISSION.kind, SUBMISSION.content, Limits(wall_seconds=30))
+    try:
+        report = grade(SUBMISSION, backend=early, timeout=25)
+    finally:
+        early.close()
+    assert report.score == report.max_score and len(fresh_runs) == 1
+
+
+def test_a_started_container_that_is_not_used_is_removed(docker_client: docker.APIClient) -> None:
+    early = start_early(SUBMISSION.kind, SUBMISSION.content, Limits())
+    assert docker_client.inspect_container(early.container)["State"]["Running"]
+    early.close()
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.inspect_container(early.container)
+
+
+def test_the_early_container_has_the_sandbox_settings(docker_client: docker.APIClient) -> None:
+    early = start_early(SUBMISSION.kind, SUBMISSION.content, Limits(memory_bytes=300 * 1024 * 1024, pids=40))
+    try:
+        config = docker_client.inspect_container(early.container)
+    finally:
+        early.close()
+    host = config["HostConfig"]
+    assert host["NetworkMode"] == "none" and host["ReadonlyRootfs"] is True and host["CapDrop"] == ["ALL"]
+    assert host["Memory"] == host["MemorySwap"] == 300 * 1024 * 1024 and host["PidsLimit"] == 40
+    assert config["Config"]["User"] == "10001:10001" and host["IpcMode"] == "none"
+
+
+_WATCHED = ("numpy", "pydantic", "pytest", "docker", "requests")
+_CLI_WATCHING_START = f"""
+import json, sys
+import grader.sandbox.engine_api as api
+original = api.Engine.start
+def start(self, name):
+    print("LOADED AT START " + json.dumps([m for m in {_WATCHED!r} if m in sys.modules]), file=sys.stderr)
+    return original(self, name)
+api.Engine.start = start
+from grader.cli import main
+main(sys.argv[1:], prog_name="grade")
+"""
+
+
+def test_grade_command_starts_the_container_before_loading_the_grading_code(tmp_path) -> None:
+    for _ in range(2):  # the second run has the case part cached
+        completed = subprocess.run(
+            [sys.executable, "-c", _CLI_WATCHING_START, str(CORRECT / "template_with_seed.py"),
+             "--report", str(tmp_path / "r.json")],
+            capture_output=True, text=True, cwd=ROOT, timeout=120,
+        )
+        assert completed.returncode == 0, completed.stderr
+        assert "80 / 80" in completed.stdout
+        line = next(line for line in completed.stderr.splitlines() if line.startswith("LOADED AT START "))
+        assert json.loads(line.removeprefix("LOADED AT START ")) == []
+    assert bundle_cache.load("py", Limits()) is not None
