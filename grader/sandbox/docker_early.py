@@ -42,6 +42,7 @@ class EarlyRun:
         self._started = 0.0
         self.container = f"{CONTAINER_PREFIX}{uuid.uuid4().hex}"
         self._live = False
+        self._removing: threading.Thread | None = None
 
     def _start(self, image: str) -> None:
         """Create, attach, start, and write what the socket takes of the speculated bundle."""
@@ -97,9 +98,14 @@ class EarlyRun:
                 if exit_code not in (None, 0):
                     memory_exceeded = self._engine.oom_killed(self.container)
         except (OSError, EngineError) as exc:
-            raise DaemonUnreachable(f"Docker failed during a sandbox run: {exc}") from exc
-        finally:
             self.close()
+            raise DaemonUnreachable(f"Docker failed during a sandbox run: {exc}") from exc
+        except BaseException:
+            self.close()
+            raise
+        # Removed while the engine scores; close() waits for it.
+        self._removing = threading.Thread(target=self._remove, name="sandbox-removal", daemon=True)
+        self._removing.start()
         return RawRun(
             stdout=bytes(streams.stdout),
             stdout_truncated=streams.stdout_truncated,
@@ -115,6 +121,11 @@ class EarlyRun:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+        if self._removing is not None and self._removing is not threading.current_thread():
+            self._removing.join()
+        self._remove()
+
+    def _remove(self) -> None:
         if self._live and self._engine.remove(self.container):
             self._live = False
             atexit.unregister(self.close)

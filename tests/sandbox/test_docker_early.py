@@ -140,3 +140,16 @@ def test_grade_command_starts_the_container_before_loading_the_grading_code(tmp_
         line = next(line for line in completed.stderr.splitlines() if line.startswith("LOADED AT START "))
         assert json.loads(line.removeprefix("LOADED AT START ")) == []
     assert bundle_cache.load("py", Limits()) is not None
+
+
+def test_an_endless_run_is_stopped_at_the_deadline_and_its_container_removed(fresh_runs) -> None:
+    source = "".join(f"def {name}(*args, **kwargs):\n    while True:\n        pass\n" for name in (
+        "compute_cost_with_regularization", "backward_propagation_with_regularization",
+        "forward_propagation_with_dropout", "backward_propagation_with_dropout"))
+    endless = Submission(name="endless.py", content=source.encode())
+    early = start_early(endless.kind, endless.content, Limits(wall_seconds=3))
+    try:
+        report = grade(endless, backend=early, timeout=3)
+    finally:
+        early.close()
+    assert report.status == "timeout" and report.score == 0 and fresh_runs == [], report.message
