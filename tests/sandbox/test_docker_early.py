@@ -123,6 +123,9 @@ def start(self, name):
     print("LOADED AT START " + json.dumps([m for m in {_WATCHED!r} if m in sys.modules]), file=sys.stderr)
     return original(self, name)
 api.Engine.start = start
+import atexit
+atexit.register(lambda: print("LOADED AT EXIT " + json.dumps([m for m in ("docker", "requests") if m in sys.modules]),
+                              file=sys.stderr))
 from grader.cli import main
 main(sys.argv[1:], prog_name="grade")
 """
@@ -139,6 +142,8 @@ def test_grade_command_starts_the_container_before_loading_the_grading_code(tmp_
         assert "80 / 80" in completed.stdout
         line = next(line for line in completed.stderr.splitlines() if line.startswith("LOADED AT START "))
         assert json.loads(line.removeprefix("LOADED AT START ")) == []
+        line = next(line for line in completed.stderr.splitlines() if line.startswith("LOADED AT EXIT "))
+        assert json.loads(line.removeprefix("LOADED AT EXIT ")) == []  # the Docker SDK is never needed
     assert bundle_cache.load("py", Limits()) is not None
 
 
