@@ -80,6 +80,9 @@ class EarlyRun:
 
             return DockerBackend().run(bundle, limits)
         assert sock is not None
+        if speculated is None:
+            # The runner has waited for its input until now: its time starts with the bundle.
+            self._started = time.monotonic()
         rest = bundle if speculated is None else speculated[self._sent :]
         deadline = self._started + limits.wall_seconds
         try:

@@ -158,3 +158,15 @@ def test_an_endless_run_is_stopped_at_the_deadline_and_its_container_removed(fre
     finally:
         early.close()
     assert report.status == "timeout" and report.score == 0 and fresh_runs == [], report.message
+
+
+def test_a_bundle_larger_than_the_socket_takes_at_start_is_sent_in_full(fresh_runs) -> None:
+    padded = Submission(name="padded.py", content=SUBMISSION.content + b"#" * (1024 * 1024) + b"\n")
+    _grade_early(padded)
+    early = start_early(padded.kind, padded.content, Limits())
+    assert 0 < early._sent < len(early._speculated)
+    try:
+        report = grade(padded, backend=early)
+    finally:
+        early.close()
+    assert report.score == report.max_score and fresh_runs == [], report.message
