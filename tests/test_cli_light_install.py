@@ -78,3 +78,12 @@ def test_batch_with_the_celery_queue_without_its_extra_names_the_install_command
                                "--out", str(tmp_path / "out"), "--queue", "celery")
     assert completed.returncode == 2, completed.stderr
     assert "pip install 'grader[queue]'" in completed.stderr
+
+
+def test_a_batch_works_without_the_extras(tmp_path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.py").write_bytes((CORRECT / "template_with_seed.py").read_bytes())
+    completed = _grade_without(SERVICE_AND_QUEUE_MODULES + ("httpx", "jwt", "pydantic_settings"), "batch",
+                               str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--unsafe-no-sandbox")
+    assert completed.returncode == 0, completed.stderr
+    assert "1 graded" in completed.stdout
