@@ -85,11 +85,8 @@ def grade_command(
     # Before the grading code loads (numpy, pydantic, pytest, the Docker SDK): the sandbox starts meanwhile.
     early = _start_early(handed_in, backend, timeout)
 
-    from rich.console import Console
-
     from grader.engine import grade
     from grader.report import write_report
-    from grader.summary import render
 
     try:
         report = grade(handed_in, backend=early or backend, timeout=timeout)
@@ -102,6 +99,10 @@ def grade_command(
     if as_json:
         click.echo(report.to_json(), nl=False)
     else:
+        from rich.console import Console
+
+        from grader.summary import render
+
         console = Console()
         render(report, console)
         console.print(f"[dim]report: {path}[/]")
