@@ -35,17 +35,16 @@ from grader.sandbox.docker_config import (  # noqa: F401 (re-exported: the backe
     REPO_ROOT,
     RUNNER_COMMAND,
     SANDBOX_USER,
+    STALE_AFTER_SECONDS,
     _owner_gone,
     container_config,
     create_body,
     image_tag,
     owner,
+    stale_containers,
 )
 from grader.sandbox.docker_stream import DIAGNOSTICS_BYTES, _Demux, _exchange, _Streams  # noqa: F401
 from grader.sandbox.errors import DaemonUnreachable, ImageMissing, SandboxOutage
-
-STALE_AFTER_SECONDS = 3600.0
-"""A labelled container this old is reaped even when its owner cannot be checked."""
 
 _SOCKET_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
 PROBE_TIMEOUT_SECONDS = 5.0
@@ -67,17 +66,10 @@ def connect(timeout: float | None = None) -> docker.APIClient:
 
 def reap_stale(client: docker.APIClient) -> int:
     """Remove sandbox containers whose grader died (crash, kill -9) or that are very old; return how many."""
-    now = time.time()
-    this_process = owner()
-    reaped = 0
-    for container in client.containers(all=True, filters={"label": LABEL}):
-        label = (container.get("Labels") or {}).get(OWNER_LABEL, "")
-        if label == this_process:
-            continue
-        if _owner_gone(label) or now - container.get("Created", now) > STALE_AFTER_SECONDS:
-            _remove(client, container["Id"])
-            reaped += 1
-    return reaped
+    stale = stale_containers(client.containers(all=True, filters={"label": LABEL}), time.time())
+    for container_id in stale:
+        _remove(client, container_id)
+    return len(stale)
 
 
 def probe(image: str | None = None) -> None:

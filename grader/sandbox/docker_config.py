@@ -38,6 +38,8 @@ ENVIRONMENT = {
 LABEL = "grader.sandbox"
 CONTAINER_PREFIX = "grader-sandbox-"
 OWNER_LABEL = "grader.sandbox.owner"
+STALE_AFTER_SECONDS = 3600.0
+"""A labelled container this old is reaped even when its owner cannot be checked."""
 
 
 def image_tag(root: Path = REPO_ROOT) -> str:
@@ -81,6 +83,22 @@ def _owner_gone(label: str) -> bool:
     if host != socket.gethostname() or not pid.isdigit():
         return False
     return _process_start(int(pid)) != started
+
+
+def stale_containers(listed: list[dict], now: float) -> list[str]:
+    """Ids of the listed sandbox containers whose grader died (crash, kill -9) or that are very old.
+
+    `listed` is the Engine API's container list; this process's own containers are never stale.
+    """
+    this_process = owner()
+    stale = []
+    for container in listed:
+        label = (container.get("Labels") or {}).get(OWNER_LABEL, "")
+        if label == this_process:
+            continue
+        if _owner_gone(label) or now - container.get("Created", now) > STALE_AFTER_SECONDS:
+            stale.append(container["Id"])
+    return stale
 
 
 def container_config(image: str, command: Sequence[str], limits: Limits) -> dict[str, object]:

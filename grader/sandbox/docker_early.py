@@ -21,7 +21,15 @@ import uuid
 
 from grader import bundle_cache
 from grader.sandbox.base import Limits, RawRun
-from grader.sandbox.docker_config import CONTAINER_PREFIX, RUNNER_COMMAND, container_config, create_body, image_tag
+from grader.sandbox.docker_config import (
+    CONTAINER_PREFIX,
+    LABEL,
+    RUNNER_COMMAND,
+    container_config,
+    create_body,
+    image_tag,
+    stale_containers,
+)
 from grader.sandbox.docker_stream import _exchange, _shutdown_write
 from grader.sandbox.engine_api import Engine, EngineError, socket_path
 from grader.sandbox.errors import DaemonUnreachable, ImageMissing, SandboxOutage
@@ -106,8 +114,8 @@ class EarlyRun:
         except BaseException:
             self.close()
             raise
-        # Removed while the engine scores; close() waits for it.
-        self._removing = threading.Thread(target=self._remove, name="sandbox-removal", daemon=True)
+        # Removed while the engine scores, with the containers of dead graders; close() waits for it.
+        self._removing = threading.Thread(target=self._remove_with_stale, name="sandbox-removal", daemon=True)
         self._removing.start()
         return RawRun(
             stdout=bytes(streams.stdout),
@@ -127,6 +135,14 @@ class EarlyRun:
         if self._removing is not None and self._removing is not threading.current_thread():
             self._removing.join()
         self._remove()
+
+    def _remove_with_stale(self) -> None:
+        self._remove()
+        try:
+            for container in stale_containers(self._engine.containers(LABEL), time.time()):
+                self._engine.remove(container)
+        except (OSError, EngineError, ValueError):
+            pass  # reaping is best effort: the next grader process tries again
 
     def _remove(self) -> None:
         if self._live and self._engine.remove(self.container):

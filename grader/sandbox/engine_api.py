@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import urllib.parse
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 _HEADER_END = b"\r\n\r\n"
@@ -114,6 +115,14 @@ class Engine:
         if status != 200:
             raise EngineError(status, answer.decode("utf-8", "replace"))
         return bool(json.loads(answer)["State"]["OOMKilled"])
+
+    def containers(self, label: str) -> list[dict]:
+        """Every container (running or not) carrying `label`, as the daemon lists them."""
+        filters = urllib.parse.quote(json.dumps({"label": [label]}))
+        status, answer = self.request("GET", f"/containers/json?all=1&filters={filters}")
+        if status != 200:
+            raise EngineError(status, answer.decode("utf-8", "replace"))
+        return json.loads(answer)
 
     def remove(self, name: str) -> bool:
         """Kill (if running) and remove; True once it is gone (409: another remover got there first)."""

@@ -170,3 +170,23 @@ def test_a_bundle_larger_than_the_socket_takes_at_start_is_sent_in_full(fresh_ru
     finally:
         early.close()
     assert report.score == report.max_score and fresh_runs == [], report.message
+
+
+def test_containers_of_dead_graders_are_reaped_after_an_early_run(sandbox_image, docker_client) -> None:
+    import socket as socket_module
+
+    from grader.sandbox.docker_config import LABEL, OWNER_LABEL
+
+    dead_owner = f"{socket_module.gethostname()}:999999999:0"
+    stale = docker_client.create_container(
+        sandbox_image, ["true"], labels={LABEL: "1", OWNER_LABEL: dead_owner}, network_disabled=True
+    )["Id"]
+    try:
+        _grade_early()
+        with pytest.raises(docker.errors.NotFound):
+            docker_client.inspect_container(stale)
+    finally:
+        try:
+            docker_client.remove_container(stale, force=True)
+        except docker.errors.NotFound:
+            pass
