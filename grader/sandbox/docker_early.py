@@ -3,11 +3,12 @@
 `start_early` creates, attaches and starts the container over the Engine API socket
 (grader.sandbox.engine_api) with the hardened settings of every sandbox container
 (`container_config`), and writes the bundle at once when the case part is cached
-(grader.bundle_cache). The engine then grades as usual with the returned `EarlyRun` as its
-backend: `run` keeps the started container only when it was given exactly the engine's own
-bundle under the engine's limits; otherwise it removes it, rewrites the cache and runs the
-engine's bundle in a fresh container of the SDK backend. Whatever fails before the start
-makes `start_early` return None, and the command grades the usual way.
+(grader.bundle_cache), all in a background thread while the grading code loads. The engine
+then grades as usual with the returned `EarlyRun` as its backend: `run` keeps the started
+container only when it was given exactly the engine's own bundle under the engine's limits;
+otherwise (or when the start failed) it removes it, rewrites the cache and runs the engine's
+bundle in a fresh container of the SDK backend, which reports an unreachable daemon or a
+missing image as every other path does.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from grader.sandbox.docker_config import (
 )
 from grader.sandbox.docker_stream import _exchange, _shutdown_write
 from grader.sandbox.engine_api import Engine, EngineError, socket_path
-from grader.sandbox.errors import DaemonUnreachable, ImageMissing, SandboxOutage
+from grader.sandbox.errors import DaemonUnreachable, ImageMissing
 
 
 class EarlyRun:
@@ -50,15 +51,32 @@ class EarlyRun:
         self._started = 0.0
         self.container = f"{CONTAINER_PREFIX}{uuid.uuid4().hex}"
         self._live = False
+        self._starting: threading.Thread | None = None
+        self._start_failed = False
         self._removing: threading.Thread | None = None
 
-    def _start(self, image: str) -> None:
-        """Create, attach, start, and write what the socket takes of the speculated bundle."""
+    def begin(self, image: str) -> None:
+        """Start the container in the background: the grading code loads meanwhile."""
         # Named before it exists, and removed on exit: a create that fails half-way leaves nothing.
         self._live = True
         atexit.register(self.close)
         if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
             signal.signal(signal.SIGTERM, _exit_on_signal)
+        self._starting = threading.Thread(target=self._start, args=(image,), name="sandbox-start", daemon=True)
+        self._starting.start()
+
+    def _start(self, image: str) -> None:
+        """Create, attach, start, and write what the socket takes of the speculated bundle; a failure
+        is only remembered: `run` then grades in a fresh container of the SDK backend."""
+        try:
+            self._create_and_start(image)
+        except (OSError, EngineError):
+            self._start_failed = True
+            if self._sock is not None:
+                self._sock.close()
+                self._sock = None
+
+    def _create_and_start(self, image: str) -> None:
         self._engine.create(self.container, create_body(container_config(image, RUNNER_COMMAND, self.limits)))
         self._sock = self._engine.attach(self.container)
         self._engine.start(self.container)
@@ -75,7 +93,8 @@ class EarlyRun:
 
     def run(self, bundle: bytes, limits: Limits) -> RawRun:
         """Finish the started run if it was given `bundle` under `limits`; otherwise run `bundle` afresh."""
-        sock = self._sock
+        self.wait_started()
+        sock = None if self._start_failed else self._sock
         speculated = self._speculated
         confirmed = sock is not None and limits == self.limits and (
             speculated is None or bundle_cache.same_bundle(speculated, bundle)
@@ -129,12 +148,18 @@ class EarlyRun:
 
     def close(self) -> None:
         """Remove the container (if it still exists); the run can no longer be used."""
+        self.wait_started()
         if self._sock is not None:
             self._sock.close()
             self._sock = None
         if self._removing is not None and self._removing is not threading.current_thread():
             self._removing.join()
         self._remove()
+
+    def wait_started(self) -> None:
+        """Wait until the background start has finished (or failed)."""
+        if self._starting is not None and self._starting is not threading.current_thread():
+            self._starting.join()
 
     def _remove_with_stale(self) -> None:
         self._remove()
@@ -151,7 +176,8 @@ class EarlyRun:
 
 
 def start_early(kind: str, source: bytes, limits: Limits) -> EarlyRun | None:
-    """A sandbox container already started for a submission, or None when it cannot be started this way."""
+    """A sandbox container being started for a submission, or None when Docker is not on a local socket
+    or the image cannot be named."""
     path = socket_path()
     if path is None:
         return None
@@ -162,11 +188,7 @@ def start_early(kind: str, source: bytes, limits: Limits) -> EarlyRun | None:
     case_part = bundle_cache.load(kind, limits)
     speculated = bundle_cache.add_submission(case_part, source) if case_part is not None else None
     early = EarlyRun(Engine(path), kind, limits, speculated)
-    try:
-        early._start(image)
-    except (OSError, EngineError, SandboxOutage):
-        early.close()
-        return None
+    early.begin(image)
     return early
 
 

@@ -96,6 +96,7 @@ def test_other_limits_than_the_started_containers_run_afresh(fresh_runs) -> None
 
 def test_a_started_container_that_is_not_used_is_removed(docker_client: docker.APIClient) -> None:
     early = start_early(SUBMISSION.kind, SUBMISSION.content, Limits())
+    early.wait_started()
     assert docker_client.inspect_container(early.container)["State"]["Running"]
     early.close()
     with pytest.raises(docker.errors.NotFound):
@@ -104,6 +105,7 @@ def test_a_started_container_that_is_not_used_is_removed(docker_client: docker.A
 
 def test_the_early_container_has_the_sandbox_settings(docker_client: docker.APIClient) -> None:
     early = start_early(SUBMISSION.kind, SUBMISSION.content, Limits(memory_bytes=300 * 1024 * 1024, pids=40))
+    early.wait_started()
     try:
         config = docker_client.inspect_container(early.container)
     finally:
@@ -117,12 +119,12 @@ def test_the_early_container_has_the_sandbox_settings(docker_client: docker.APIC
 _WATCHED = ("numpy", "pydantic", "pytest", "docker", "requests")
 _CLI_WATCHING_START = f"""
 import json, sys
-import grader.sandbox.engine_api as api
-original = api.Engine.start
-def start(self, name):
+import grader.sandbox.docker_early as early
+original = early.EarlyRun.begin
+def begin(self, image):
     print("LOADED AT START " + json.dumps([m for m in {_WATCHED!r} if m in sys.modules]), file=sys.stderr)
-    return original(self, name)
-api.Engine.start = start
+    return original(self, image)
+early.EarlyRun.begin = begin
 import atexit
 atexit.register(lambda: print("LOADED AT EXIT " + json.dumps([m for m in ("docker", "requests") if m in sys.modules]),
                               file=sys.stderr))
@@ -164,6 +166,7 @@ def test_a_bundle_larger_than_the_socket_takes_at_start_is_sent_in_full(fresh_ru
     padded = Submission(name="padded.py", content=SUBMISSION.content + b"#" * (1024 * 1024) + b"\n")
     _grade_early(padded)
     early = start_early(padded.kind, padded.content, Limits())
+    early.wait_started()
     assert 0 < early._sent < len(early._speculated)
     try:
         report = grade(padded, backend=early)
@@ -190,3 +193,12 @@ def test_containers_of_dead_graders_are_reaped_after_an_early_run(sandbox_image,
             docker_client.remove_container(stale, force=True)
         except docker.errors.NotFound:
             pass
+
+
+def test_a_failed_start_grades_in_a_fresh_container(fresh_runs, monkeypatch) -> None:
+    def start(self, name):
+        raise OSError("the daemon went away")
+
+    monkeypatch.setattr("grader.sandbox.engine_api.Engine.start", start)
+    report = _grade_early()
+    assert report.score == report.max_score and len(fresh_runs) == 1, report.message
