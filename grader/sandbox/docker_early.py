@@ -70,7 +70,7 @@ class EarlyRun:
         is only remembered: `run` then grades in a fresh container of the SDK backend."""
         try:
             self._create_and_start(image)
-        except (OSError, EngineError):
+        except Exception:  # noqa: BLE001 (whatever went wrong, the fresh container of `run` is the answer)
             self._start_failed = True
             if self._sock is not None:
                 self._sock.close()
