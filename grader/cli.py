@@ -84,6 +84,9 @@ def grade_command(
     handed_in = Submission.from_path(submission)
     # Before the grading code loads (numpy, pydantic, pytest, the Docker SDK): the sandbox starts meanwhile.
     early = _start_early(handed_in, backend, timeout)
+    if early is not None:
+        # Once the report is out: the exited container is removed while it is written and shown.
+        click.get_current_context().call_on_close(early.close)
 
     from grader.engine import grade
     from grader.report import write_report
@@ -92,9 +95,6 @@ def grade_command(
         report = grade(handed_in, backend=early or backend, timeout=timeout)
     except GraderError as exc:
         raise click.ClickException(str(exc)) from exc
-    finally:
-        if early is not None:
-            early.close()
     path = write_report(report, report_path or Path(f"{submission.stem}.report.json"))
     if as_json:
         click.echo(report.to_json(), nl=False)

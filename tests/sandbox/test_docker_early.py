@@ -133,15 +133,21 @@ main(sys.argv[1:], prog_name="grade")
 """
 
 
-def test_grade_command_starts_the_container_before_loading_the_grading_code(tmp_path) -> None:
+def test_grade_command_starts_the_container_before_loading_the_grading_code(tmp_path, docker_client) -> None:
+    from grader.sandbox.docker_config import LABEL, OWNER_LABEL
+
     for _ in range(2):  # the second run has the case part cached
-        completed = subprocess.run(
+        command = subprocess.Popen(
             [sys.executable, "-c", _CLI_WATCHING_START, str(CORRECT / "template_with_seed.py"),
              "--report", str(tmp_path / "r.json")],
-            capture_output=True, text=True, cwd=ROOT, timeout=120,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         )
+        stdout, stderr = command.communicate(timeout=120)
+        completed = subprocess.CompletedProcess(command.args, command.returncode, stdout, stderr)
         assert completed.returncode == 0, completed.stderr
         assert "80 / 80" in completed.stdout
+        owned = docker_client.containers(all=True, filters={"label": LABEL})
+        assert [c for c in owned if c["Labels"].get(OWNER_LABEL, "").split(":")[1:2] == [str(command.pid)]] == []
         line = next(line for line in completed.stderr.splitlines() if line.startswith("LOADED AT START "))
         assert json.loads(line.removeprefix("LOADED AT START ")) == []
         line = next(line for line in completed.stderr.splitlines() if line.startswith("LOADED AT EXIT "))
