@@ -1,9 +1,13 @@
-"""Batch throughput: submissions per minute with the Docker sandbox and the local process backend.
+"""Batch throughput: submissions per minute with the Docker sandbox, against the container floor.
 
 Generates a class from submissions/ (correct, mistaken and broken files; a comment
-makes each file distinct so deduplication cannot help), grades it with both backends
-in one run, then grades a class of duplicates to show what deduplication saves.
-Targets (issue 7): Docker at least 150/min on 2 cores and within 1.5x of the process backend.
+makes each file distinct so deduplication cannot help), grades it with the Docker and the
+local process backends in one run, then grades a class of duplicates to show what
+deduplication saves. The floor is as many bare hardened `docker run ... import numpy`
+(bench/floor.py) at the same parallelism, measured just before and just after the Docker
+batch (their mean). Targets: `grade batch` at least 0.9x the floor's throughput (issue 17);
+Docker at least 150/min on 2 cores and within 1.5x of the process backend (issue 7).
+Prints PASS/FAIL per target and exits 0 either way.
 
     python bench/batch_bench.py [--students 240] [--jobs N]
 """
@@ -11,6 +15,7 @@ Targets (issue 7): Docker at least 150/min on 2 cores and within 1.5x of the pro
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import io
 import os
@@ -22,9 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from floor import run_floor  # noqa: E402
+
 from grader.batch.queued import DEFAULT_JOBS  # noqa: E402
 from grader.batch.progress import LogProgress  # noqa: E402
 from grader.batch.run import grade_batch  # noqa: E402
+from grader.sandbox.docker_config import image_tag  # noqa: E402
 
 SUBMISSIONS = ROOT / "submissions"
 BROKEN = (
@@ -34,6 +42,7 @@ BROKEN = (
 )
 TARGET_PER_MINUTE = 150.0
 TARGET_RATIO = 1.5
+TARGET_FLOOR_RATIO = 0.9
 
 
 def _sources() -> dict[str, list[str]]:
@@ -81,6 +90,18 @@ def measure(source: Path, work: Path, backend: str, jobs: int, files: str, stude
     return Measurement(backend, files, students, result.graded, seconds)
 
 
+def floor_per_minute(image: str, runs: int, jobs: int) -> float:
+    """Throughput of `runs` bare hardened containers, `jobs` at a time."""
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(lambda _: run_floor(image), range(runs)))
+    return 60.0 * runs / (time.monotonic() - started)
+
+
+def _verdict(met: bool) -> str:
+    return "PASS" if met else "FAIL"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=240)
@@ -92,19 +113,30 @@ def main() -> int:
         generate(work / "duplicates", args.students, distinct=False)
         print(f"{args.students} submissions ({', '.join(f'{count} {kind}' for kind, count in mix.items())}), "
               f"--jobs {args.jobs}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
-        results = [measure(work / files, work, backend, args.jobs, files, args.students)
-                   for files in ("distinct", "duplicates") for backend in ("process", "docker")]
+        image = image_tag()
+        run_floor(image)  # warm-up: image layers, page cache
+        floor_before = floor_per_minute(image, args.students, args.jobs)
+        docker = measure(work / "distinct", work, "docker", args.jobs, "distinct", args.students)
+        floor_after = floor_per_minute(image, args.students, args.jobs)
+        results = [measure(work / "distinct", work, "process", args.jobs, "distinct", args.students), docker]
+        results += [measure(work / "duplicates", work, backend, args.jobs, "duplicates", args.students)
+                    for backend in ("process", "docker")]
     print(f"{'backend':<9} {'files':<11} {'students':>8} {'sandbox runs':>12} {'seconds':>8} {'per minute':>11}")
     for row in results:
         print(f"{row.backend:<9} {row.files:<11} {row.students:>8} {row.graded:>12} {row.seconds:>8.1f} "
               f"{row.per_minute:>11.0f}")
     print(f"load average {os.getloadavg()[0]:.1f} at the end (other work on the machine slows both backends)")
-    process, docker = results[0], results[1]
+    floor = (floor_before + floor_after) / 2
+    floor_ratio = docker.per_minute / floor
+    print(f"container floor ({args.jobs} at a time): {floor_before:.0f}/min before, {floor_after:.0f}/min after")
+    print(f"{_verdict(floor_ratio >= TARGET_FLOOR_RATIO)}: grade batch is {floor_ratio:.2f}x the container floor's "
+          f"throughput (target >= {TARGET_FLOOR_RATIO}x)")
+    process = results[0]
     ratio = docker.seconds / process.seconds
-    print(f"docker / process time on distinct files: {ratio:.2f}x (target <= {TARGET_RATIO}x: "
-          f"{'met' if ratio <= TARGET_RATIO else 'MISSED'})")
-    print(f"docker throughput on distinct files: {docker.per_minute:.0f}/min (target >= {TARGET_PER_MINUTE:.0f}: "
-          f"{'met' if docker.per_minute >= TARGET_PER_MINUTE else 'MISSED'})")
+    print(f"{_verdict(ratio <= TARGET_RATIO)}: docker / process time on distinct files: {ratio:.2f}x "
+          f"(target <= {TARGET_RATIO}x)")
+    print(f"{_verdict(docker.per_minute >= TARGET_PER_MINUTE)}: docker throughput on distinct files: "
+          f"{docker.per_minute:.0f}/min (target >= {TARGET_PER_MINUTE:.0f})")
     return 0
 
 

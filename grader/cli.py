@@ -10,12 +10,17 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from grader.cli_options import chosen_backend, sandbox_options
+from grader.cli_options import chosen_backend, requires_extra, sandbox_options
 from grader.errors import GraderError
 from grader.sandbox import DEFAULT_TIMEOUT
+
+if TYPE_CHECKING:
+    from grader.sandbox.docker_early import EarlyRun
+    from grader.submission import Submission
 
 
 class _DefaultGroup(click.Group):
@@ -93,15 +98,20 @@ def grade_command(
     timeout: float | None,
 ) -> None:
     """Grade SUBMISSION and write its JSON report."""
-    from rich.console import Console
+    from grader.submission import Submission
+
+    backend = chosen_backend(sandbox, unsafe_no_sandbox)
+    handed_in = Submission.from_path(submission)
+    # Before the grading code loads (numpy, pydantic, pytest, the Docker SDK): the sandbox starts meanwhile.
+    early = _start_early(handed_in, backend, timeout)
+    if early is not None:
+        # Once the report is out: the exited container is removed while it is written and shown.
+        click.get_current_context().call_on_close(early.close)
 
     from grader.engine import grade
     from grader.report import write_report
-    from grader.submission import Submission
-    from grader.summary import render
 
-    backend = chosen_backend(sandbox, unsafe_no_sandbox)
-    report = grade(Submission.from_path(submission), backend=backend, timeout=timeout)
+    report = grade(handed_in, backend=early or backend, timeout=timeout)
     path = report_path or Path(f"{submission.stem}.report.json")
     try:
         write_report(report, path)
@@ -110,11 +120,31 @@ def grade_command(
     if as_json:
         click.echo(report.to_json(), nl=False)
     else:
+        from rich.console import Console
+
+        from grader.summary import render
+
         console = Console()
         render(report, console)
         console.print(f"[dim]report: {path}[/]")
     if report.status == "internal_error":
         sys.exit(1)
+
+
+def _start_early(submission: Submission, backend: str, timeout: float | None) -> EarlyRun | None:
+    """The Docker sandbox container, started for `submission` already, or None (then grading starts it)."""
+    from grader.sandbox.base import Limits
+    from grader.submission import Rejected
+
+    if backend != "docker":
+        return None
+    try:
+        submission.check()
+    except Rejected:
+        return None
+    from grader.sandbox.docker_early import start_early
+
+    return start_early(submission.kind, submission.content, Limits() if timeout is None else Limits(wall_seconds=timeout))
 
 
 @main.command("serve")
@@ -134,7 +164,8 @@ def serve_command(config_file: Path | None, sandbox: str, unsafe_no_sandbox: boo
 
     from pydantic import ValidationError
 
-    from grader.service import load_settings, serve
+    with requires_extra("serve"):
+        from grader.service import load_settings, serve
 
     if unsafe_no_sandbox or sandbox != "docker":
         options["grade_backend"] = chosen_backend(sandbox, unsafe_no_sandbox)
@@ -145,4 +176,5 @@ def serve_command(config_file: Path | None, sandbox: str, unsafe_no_sandbox: boo
         raise click.UsageError(f"invalid service settings: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise click.UsageError(f"the configuration file is not valid TOML: {exc}") from exc
-    serve(settings)
+    with requires_extra("serve", "queue"):
+        serve(settings)

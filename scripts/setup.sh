@@ -3,7 +3,7 @@
 # system packages (Docker, debootstrap for the offline image base, bubblewrap and
 # Debian's python3-numpy for the light bwrap sandbox, Chromium for
 # the batch summary screenshot test, Redis for the scale-out tests) and the Python
-# package with its dev extras. Idempotent and quick when everything is there.
+# package with every extra (service, queue) and the dev tools. Idempotent and quick when everything is there.
 set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
@@ -24,6 +24,6 @@ if ((${#missing[@]})); then
 fi
 
 # pip's own notices (root user, this machine's absent local mirrors) are noise here.
-"$PYTHON" -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 \
+"$PYTHON" -m pip install -q --disable-pip-version-check -e '.[dev,service,queue]' 2>&1 \
     | grep -v -e "as the 'root' user" -e "^WARNING: Location 'file://" || true
-"$PYTHON" -c "import grader, pytest_jsonreport, docker" || { echo "the Python package did not install" >&2; exit 1; }
+"$PYTHON" -c "import grader, pytest_jsonreport, docker, fastapi, celery, jsonschema" || { echo "the Python package did not install" >&2; exit 1; }

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from grader.batch.queued import DEFAULT_JOBS, SANDBOX_WAIT_SECONDS
-from grader.cli_options import chosen_backend, sandbox_options
+from grader.cli_options import chosen_backend, requires_extra, sandbox_options
 from grader.errors import GraderError
 from grader.jobs.base import DEFAULT_BROKER_URL
 from grader.sandbox import DEFAULT_TIMEOUT
@@ -127,9 +127,13 @@ def batch_command(
 def _celery_executor(broker_url: str | None, timeout: float | None) -> Executor:
     """The executor of --queue celery: jobs keyed by this tree's test cases, sent to Redis."""
     from grader.assignment import load_assignment
-    from grader.batch.queued import celery_executor
 
-    return celery_executor(broker_url, digest=load_assignment().digest, timeout=timeout)
+    digest = load_assignment().digest
+    with requires_extra("batch --queue celery", "queue"):
+        import grader.jobs.celery_queue  # noqa: F401  (opened lazily: without the extra, fail here, not mid-batch)
+        from grader.batch.queued import celery_executor
+
+        return celery_executor(broker_url, digest=digest, timeout=timeout)
 
 
 def _summarize(result: BatchResult, fail_under: tuple[float, bool] | None) -> int:

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from grader.cli_options import chosen_backend, sandbox_options
+from grader.cli_options import chosen_backend, requires_extra, sandbox_options
 from grader.jobs.base import DEFAULT_BROKER_URL
 
 
@@ -37,8 +37,10 @@ def worker_command(
     from pydantic import ValidationError
 
     from grader.errors import GraderError
-    from grader.jobs.settings import WorkerSettings
-    from grader.jobs.worker import run_worker
+
+    with requires_extra("worker", "queue"):
+        from grader.jobs.settings import WorkerSettings
+        from grader.jobs.worker import run_worker
 
     overrides: dict[str, object] = {"broker_url": broker_url, "queue_name": queue_name}
     if unsafe_no_sandbox or sandbox != "docker":

@@ -12,95 +12,43 @@ attach socket; the runner's stdout comes back through it, capped in size and tim
 from __future__ import annotations
 
 import atexit
-import hashlib
-import math
 import os
-import select
 import signal
 import socket
-import struct
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import docker
 import requests
 import urllib3
-from docker.types import HostConfig, LogConfig, Ulimit
 
-from grader.sandbox.base import DIAGNOSTICS_BYTES, RUNNER_PATH, SANDBOX_ENV, Limits, RawRun
+from grader.sandbox.base import Limits, RawRun
+from grader.sandbox.docker_config import (  # noqa: F401 (re-exported: the backend's settings live there)
+    CONTAINER_PREFIX,
+    ENVIRONMENT,
+    IMAGE_NAME,
+    LABEL,
+    OWNER_LABEL,
+    REPO_ROOT,
+    RUNNER_COMMAND,
+    SANDBOX_USER,
+    STALE_AFTER_SECONDS,
+    _owner_gone,
+    container_config,
+    create_body,
+    image_tag,
+    owner,
+    stale_containers,
+)
+from grader.sandbox.docker_stream import DIAGNOSTICS_BYTES, _Demux, _exchange, _Streams  # noqa: F401
 from grader.sandbox.errors import DaemonUnreachable, ImageMissing, SandboxOutage
 
-IMAGE_NAME = "grader-sandbox"
-REPO_ROOT = RUNNER_PATH.parent.parent
-BUILD_INPUTS = ("Dockerfile", "grader/runner.py")
-"""Files whose content decides the image tag: change one and `make image` rebuilds."""
-
-RUNNER_COMMAND = ("python3", "-I", "/opt/grader/runner.py")
-SANDBOX_USER = "10001:10001"
-"""The unprivileged user baked into the image (Dockerfile)."""
-
-ENVIRONMENT = {**SANDBOX_ENV, "HOME": "/tmp"}
-
-LABEL = "grader.sandbox"
-CONTAINER_PREFIX = "grader-sandbox-"
-OWNER_LABEL = "grader.sandbox.owner"
-STALE_AFTER_SECONDS = 3600.0
-"""A labelled container this old is reaped even when its owner cannot be checked."""
-
-_CHUNK = 64 * 1024
-_FRAME_HEADER = struct.Struct(">BxxxL")
-_STDOUT, _STDERR = 1, 2
 _SOCKET_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
 PROBE_TIMEOUT_SECONDS = 5.0
 """A health probe gives up after this long: a daemon that hangs is as down as one that is gone."""
-
-
-def image_tag(root: Path = REPO_ROOT) -> str:
-    """The image tag for this source tree: a hash of every file the image is built from."""
-    digest = hashlib.sha256()
-    for name in BUILD_INPUTS:
-        path = root / name
-        try:
-            content = path.read_bytes()
-        except FileNotFoundError:
-            raise ImageMissing(f"{path} is missing, so the sandbox image cannot be named or built") from None
-        digest.update(name.encode() + b"\0" + str(len(content)).encode() + b"\0" + content)
-    return f"{IMAGE_NAME}:{digest.hexdigest()[:16]}"
-
-
-def _process_start(pid: int) -> str | None:
-    """The kernel's start time of `pid` (tells a live process from a reused pid), None if gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # Field 22; the command name (field 2) may contain spaces, so split after its ')'.
-    return stat.rpartition(")")[2].split()[19]
-
-
-_OWNERS: dict[int, str] = {}
-
-
-def owner() -> str:
-    """This process's owner label value: host, pid and pid start time (recomputed in a forked child)."""
-    pid = os.getpid()
-    if pid not in _OWNERS:
-        _OWNERS[pid] = f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
-    return _OWNERS[pid]
-
-
-def _owner_gone(label: str) -> bool:
-    """Whether the grader process named by an owner label is certainly dead."""
-    host, _, rest = label.partition(":")
-    pid, _, started = rest.partition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    return _process_start(int(pid)) != started
 
 
 def connect(timeout: float | None = None) -> docker.APIClient:
@@ -118,17 +66,10 @@ def connect(timeout: float | None = None) -> docker.APIClient:
 
 def reap_stale(client: docker.APIClient) -> int:
     """Remove sandbox containers whose grader died (crash, kill -9) or that are very old; return how many."""
-    now = time.time()
-    this_process = owner()
-    reaped = 0
-    for container in client.containers(all=True, filters={"label": LABEL}):
-        label = (container.get("Labels") or {}).get(OWNER_LABEL, "")
-        if label == this_process:
-            continue
-        if _owner_gone(label) or now - container.get("Created", now) > STALE_AFTER_SECONDS:
-            _remove(client, container["Id"])
-            reaped += 1
-    return reaped
+    stale = stale_containers(client.containers(all=True, filters={"label": LABEL}), time.time())
+    for container_id in stale:
+        _remove(client, container_id)
+    return len(stale)
 
 
 def probe(image: str | None = None) -> None:
@@ -234,150 +175,9 @@ def _remove(client: docker.APIClient, container_id: str) -> bool:
     return True
 
 
-@dataclass
-class _Streams:
-    """What came back on the attach socket."""
-
-    stdout: bytearray
-    stderr_tail: bytearray
-    stdout_truncated: bool = False
-    timed_out: bool = False
-    ended: bool = False
-    """The container closed its output (normally: it exited)."""
-
-
-class _Demux:
-    """Split Docker's multiplexed attach stream into a capped stdout and the tail of stderr."""
-
-    def __init__(self, stdout_cap: int) -> None:
-        self.streams = _Streams(bytearray(), bytearray())
-        self._cap = stdout_cap
-        self._pending = bytearray()
-
-    def feed(self, data: bytes) -> None:
-        """Consume raw socket bytes; sets `streams.stdout_truncated` once stdout passes the cap."""
-        self._pending += data
-        offset = 0
-        while len(self._pending) - offset >= _FRAME_HEADER.size:
-            stream, size = _FRAME_HEADER.unpack_from(self._pending, offset)
-            end = offset + _FRAME_HEADER.size + size
-            if end > len(self._pending):
-                break
-            self._route(stream, bytes(self._pending[offset + _FRAME_HEADER.size : end]))
-            offset = end
-        del self._pending[:offset]
-
-    def _route(self, stream: int, payload: bytes) -> None:
-        streams = self.streams
-        if stream == _STDOUT:
-            room = self._cap - len(streams.stdout)
-            if room > 0:
-                streams.stdout += payload[:room]
-            if len(payload) > room:
-                streams.stdout_truncated = True
-        elif stream == _STDERR:
-            streams.stderr_tail += payload
-            del streams.stderr_tail[:-DIAGNOSTICS_BYTES]
-
-
-def _exchange(sock: socket.socket, bundle: bytes, deadline: float, stdout_cap: int) -> _Streams:
-    """Write the bundle (then EOF) and read the output, interleaved so neither side can block the other."""
-    demux = _Demux(stdout_cap)
-    streams = demux.streams
-    to_send = memoryview(bundle)
-    sock.setblocking(False)
-    # poll, not select: a busy grading service can hold socket fds above select's 1024.
-    poller = select.poll()
-    poller.register(sock, select.POLLIN | select.POLLOUT)
-    if not to_send:
-        _shutdown_write(sock)
-        poller.modify(sock, select.POLLIN)
-    while not streams.stdout_truncated:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            streams.timed_out = True
-            break
-        ready = poller.poll(math.ceil(remaining * 1000))
-        events = ready[0][1] if ready else 0
-        if events & select.POLLOUT and to_send:
-            try:
-                to_send = to_send[sock.send(to_send[:_CHUNK]) :]
-            except (BlockingIOError, InterruptedError):
-                pass
-            except OSError:
-                # The runner closed stdin (or died): stop feeding, keep reading what it said.
-                to_send = to_send[:0]
-            if not to_send:
-                _shutdown_write(sock)
-                poller.modify(sock, select.POLLIN)
-        if events & (select.POLLIN | select.POLLHUP | select.POLLERR):
-            try:
-                data = sock.recv(_CHUNK)
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError:
-                data = b""
-            if not data:
-                streams.ended = True
-                break
-            demux.feed(data)
-    return streams
-
-
-def _shutdown_write(sock: socket.socket) -> None:
-    """Half-close: the daemon closes the runner's stdin (StdinOnce), which then sees EOF."""
-    try:
-        sock.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-
-
 def _raw_socket(attached: object) -> socket.socket:
     """The real socket under what APIClient.attach_socket returns (a SocketIO for unix sockets)."""
     return getattr(attached, "_sock", attached)  # type: ignore[return-value]
-
-
-def container_config(image: str, command: Sequence[str], limits: Limits, api_version: str) -> dict[str, object]:
-    """Keyword arguments for APIClient.create_container: every limit and lock of the sandbox.
-
-    A plain function of its arguments (no daemon needed), so tests can check every setting.
-    """
-    host_config = HostConfig(
-        version=api_version,
-        network_mode="none",
-        read_only=True,
-        cap_drop=["ALL"],
-        security_opt=["no-new-privileges"],
-        mem_limit=limits.memory_bytes,
-        memswap_limit=limits.memory_bytes,
-        pids_limit=limits.pids,
-        nano_cpus=int(limits.cpus * 1e9),
-        ulimits=[
-            Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
-            Ulimit(name="fsize", soft=limits.file_bytes, hard=limits.file_bytes),
-            Ulimit(name="core", soft=0, hard=0),
-            # Zero bytes of POSIX message queues: /dev/mqueue stays unwritable.
-            Ulimit(name="msgqueue", soft=0, hard=0),
-        ],
-        tmpfs={"/tmp": f"rw,nosuid,nodev,noexec,size={limits.tmpfs_bytes},mode=1777"},
-        # No /dev/shm: it would be a second writable place outside the tmpfs.
-        ipc_mode="none",
-        log_config=LogConfig(type=LogConfig.types.NONE),
-        # If the host runs short of memory, the sandbox dies first.
-        oom_score_adj=1000,
-    )
-    return {
-        "image": image,
-        "command": list(command),
-        "user": SANDBOX_USER,
-        "working_dir": "/tmp",
-        "hostname": "sandbox",
-        "environment": ENVIRONMENT,
-        "labels": {LABEL: "1", OWNER_LABEL: owner()},
-        "stdin_open": True,
-        "tty": False,
-        "host_config": host_config,
-    }
 
 
 class DockerBackend:
@@ -423,8 +223,8 @@ class DockerBackend:
         _PROCESS.add(self._client, container)
         try:
             try:
-                self._client.create_container(
-                    name=container, **container_config(self.image, self._command, limits, self._client.api_version)
+                self._client.create_container_from_config(
+                    create_body(container_config(self.image, self._command, limits)), name=container
                 )
             except docker.errors.ImageNotFound:
                 raise ImageMissing(f"the sandbox image {self.image} is gone; run `make image`") from None

@@ -20,6 +20,7 @@ from grader.sandbox.docker import (
     _exchange,
     _owner_gone,
     container_config,
+    create_body,
     image_tag,
     owner,
 )
@@ -34,7 +35,7 @@ LIMITS = Limits(memory_bytes=300 * 1024 * 1024, pids=48, tmpfs_bytes=8 * 1024 * 
 
 
 def _config() -> dict:
-    return container_config("grader-sandbox:test", RUNNER_COMMAND, LIMITS, "1.41")
+    return container_config("grader-sandbox:test", RUNNER_COMMAND, LIMITS)
 
 
 def _host() -> dict:
@@ -182,3 +183,12 @@ def test_exchange_stops_at_the_deadline() -> None:
 def test_exchange_stops_reading_once_stdout_overflows() -> None:
     streams, _, elapsed = _exchange_with(_frame(1, b"x" * 5000), close=False, cap=1000)
     assert streams.stdout_truncated and len(streams.stdout) == 1000 and elapsed < 2.0
+
+
+def test_create_body_is_what_the_docker_sdk_would_send() -> None:
+    """The early start posts `create_body` itself; it must be the body the SDK builds from the same settings."""
+    from docker.types import ContainerConfig
+
+    config = _config()
+    sdk_body = {key: value for key, value in ContainerConfig("1.41", **config).items() if value is not None}
+    assert create_body(config) == sdk_body
