@@ -40,7 +40,10 @@ def main() -> dict[str, float]:
     image = image_tag()
     submission = Submission.from_path(SUBMISSION)
     report = Path(tempfile.mkdtemp(prefix="grader-bench-")) / "report.json"
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # A pip-installed grader has its bytecode compiled at install; a shell that sets
+    # PYTHONDONTWRITEBYTECODE (this machine's does) would make every run compile the package again.
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    environment["PYTHONPATH"] = str(ROOT)
 
     def cli() -> None:
         subprocess.run([sys.executable, "-m", "grader", str(SUBMISSION), "--report", str(report)],
