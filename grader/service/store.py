@@ -83,6 +83,13 @@ CREATE TABLE IF NOT EXISTS disabled_endpoints (
     reason TEXT NOT NULL,
     PRIMARY KEY (client, url)
 );
+CREATE TABLE IF NOT EXISTS lti_students (
+    client TEXT NOT NULL,
+    assignment TEXT NOT NULL,
+    student_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (client, assignment, student_id)
+);
 """
 
 # Databases written before disabled endpoints were kept per client had one row per URL. Each URL
@@ -482,6 +489,45 @@ class Store:
             "jobs": dict(conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()),
             "deliveries": dict(conn.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall()),
         }
+
+    # LTI pages -----------------------------------------------------------------------------
+
+    def remember_student(self, client: str, assignment: str, student_id: str, name: str) -> None:
+        """The name the platform gave for a student who handed in, for the class view (the latest wins)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO lti_students (client, assignment, student_id, name) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (client, assignment, student_id) DO UPDATE SET name = excluded.name",
+                (client, assignment, student_id, name),
+            )
+
+    def attempts(self, client: str, assignment: str, student_id: str) -> list[dict[str, Any]]:
+        """One student's submissions of an assignment, newest first, with their results and AGS state."""
+        rows = self._conn().execute(
+            "SELECT s.id, s.filename, s.received_at, j.state, r.status, r.score, r.max_score,"
+            " (SELECT d.state FROM deliveries d WHERE d.job_id = s.id AND d.kind = 'lti') AS gradebook"
+            " FROM submissions s JOIN jobs j ON j.id = s.id LEFT JOIN results r ON r.job_id = s.id"
+            " WHERE s.client = ? AND s.assignment = ? AND s.student_id = ? ORDER BY s.received_at DESC",
+            (client, assignment, student_id),
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+    def latest_attempts(self, client: str, assignment: str) -> list[dict[str, Any]]:
+        """Each student's newest submission of an assignment, with its report, name and number of attempts."""
+        rows = self._conn().execute(
+            "SELECT * FROM (SELECT s.id, s.student_id, s.filename, s.received_at, j.state, r.status, r.score,"
+            " r.max_score, r.report, n.name,"
+            " ROW_NUMBER() OVER (PARTITION BY s.student_id ORDER BY s.received_at DESC) AS newest,"
+            " COUNT(*) OVER (PARTITION BY s.student_id) AS attempts"
+            " FROM submissions s JOIN jobs j ON j.id = s.id LEFT JOIN results r ON r.job_id = s.id"
+            " LEFT JOIN lti_students n ON n.client = s.client AND n.assignment = s.assignment"
+            " AND n.student_id = s.student_id"
+            " WHERE s.client = ? AND s.assignment = ?) WHERE newest = 1 ORDER BY student_id",
+            (client, assignment),
+        ).fetchall()
+        return [
+            {**dict(row), "report": json.loads(row["report"]) if row["report"] else None} for row in rows
+        ]
 
     # Connections ---------------------------------------------------------------------------
 
