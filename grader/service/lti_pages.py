@@ -84,8 +84,9 @@ def add_pages(app: FastAPI, runtime: Runtime) -> None:
         found = await _visible_job(runtime, session.launch, job_id)
         if found is None:
             return _problem(runtime, request, session, 404, "No such submission of yours.")
-        return _page(runtime, request, session, "status.html", job=found["job"], result=found["result"],
-                     done=found["result"] is not None)
+        result = found["result"]
+        return _page(runtime, request, session, "status.html", job=found["job"], result=result,
+                     done=result is not None, held=result is not None and result["status"] == HELD_STATUS)
 
     @app.get("/lti/submissions/{job_id}/feedback", response_class=HTMLResponse, include_in_schema=False)
     async def feedback(job_id: str, request: Request, session: Session = Depends(current_session)) -> Response:

@@ -100,9 +100,9 @@ def _settings(tmp_path: Path, lti_key: tuple[Path, str], **overrides: Any) -> Se
 def make_pages(tmp_path: Path, lti_key: tuple[Path, str]) -> Iterator[Any]:
     opened: list[TestClient] = []
 
-    def make(**overrides: Any) -> Pages:
+    def make(grade_fn: Any = grade, **overrides: Any) -> Pages:
         settings = _settings(tmp_path, lti_key, **overrides)
-        app = create_app(settings, grade_fn=grade)
+        app = create_app(settings, grade_fn=grade_fn)
         sessions: dict[str, Session] = {}
 
         def chosen(request: Request) -> Session:
@@ -171,6 +171,17 @@ def test_the_status_page_refreshes_itself_until_the_grade_is_ready(make_pages, m
     waiting = pages.http.get(f"/lti/submissions/{job_id}", headers=who).text
     assert '<meta http-equiv="refresh" content="2">' in waiting and "Refresh now" in waiting
     assert '<meta http-equiv="refresh"' not in pages.wait_graded(who, job_id)
+
+
+def test_a_submission_the_grader_failed_on_says_it_is_held_for_a_person(make_pages):
+    def failing(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("the grader broke")
+
+    pages = make_pages(grade_fn=failing, max_job_attempts=1)
+    who = pages.login("s", launch())
+    page = pages.wait_graded(who, pages.job_id(pages.hand_in(who)))
+    assert "The grader failed on this submission, not your code; a person will look at it." in page
+    assert "Graded:" not in page
 
 
 def test_the_feedback_page_says_whether_the_score_reached_the_gradebook(pages):
