@@ -329,3 +329,24 @@ def test_the_class_view_lists_each_students_latest_attempt_by_name(pages):
 def test_without_a_session_the_pages_answer_401(tmp_path, lti_key):
     with TestClient(create_app(_settings(tmp_path, lti_key), grade_fn=grade)) as http:
         assert http.get("/lti/hand-in").status_code == 401
+
+
+def test_the_feedback_page_shows_each_functions_score_diagnosis_and_failures_as_the_report_says(make_pages):
+    from tests.service.test_lti_views import _report_with_hidden_failure
+
+    pages = make_pages(grade_fn=lambda *_, **__: _report_with_hidden_failure())
+    who = pages.login("s", launch())
+    job_id = pages.job_id(pages.hand_in(who))
+    pages.wait_graded(who, job_id)
+    page = pages.http.get(f"/lti/submissions/{job_id}/feedback", headers=who).text
+    assert re.search(r'compute_cost_with_regularization</a></th>\s*<td>1 / 3</td>\s*<td class="failed">not yet', page)
+    assert "<strong>Diagnosis:</strong> Revisit the 1/2 of the L2 term." in page
+    assert "<li>cost-hidden (hidden): cost is outside the tolerance</li>" in page
+    assert "cost-public" not in page
+
+
+def test_staff_read_the_full_class_summary(pages):
+    who = pages.login("s", launch())
+    pages.wait_graded(who, pages.job_id(pages.hand_in(who)))
+    page = pages.http.get("/lti/class/summary", headers=pages.login("t", launch("teacher-1", staff=True)))
+    assert page.status_code == 200 and "class summary</title>" in page.text
