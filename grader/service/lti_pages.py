@@ -109,7 +109,7 @@ def add_pages(app: FastAPI, runtime: Runtime) -> None:
         if not session.launch.staff:
             return _problem(runtime, request, session, 403, "The class view is for the course's teachers.")
         latest = await _latest(runtime, session.launch)
-        reports = lti_views.reports([{**row, "student_id": row["label"]} for row in latest])
+        reports = lti_views.reports(latest)
         scores = [report.score for report in reports.values()]
         return _page(
             runtime, request, session, "class.html", students=latest, graded=len(reports),
@@ -123,7 +123,7 @@ def add_pages(app: FastAPI, runtime: Runtime) -> None:
         if not session.launch.staff:
             return _problem(runtime, request, session, 403, "The class view is for the course's teachers.")
         latest = await _latest(runtime, session.launch)
-        reports = lti_views.reports([{**row, "student_id": row["label"]} for row in latest])
+        reports = lti_views.reports(latest)
         return HTMLResponse(summary_page(reports, _assignment()), headers=_headers(runtime, session.launch))
 
 
@@ -226,8 +226,7 @@ async def _visible_job(runtime: Runtime, launch: Launch, job_id: str) -> dict[st
 async def _latest(runtime: Runtime, launch: Launch) -> list[dict[str, Any]]:
     """Each student's latest attempt at the launch's resource link, labelled with their name."""
     rows = await run_in_threadpool(runtime.store.latest_attempts, launch.client, lti_views.assignment_key(launch))
-    # The platform's id after the name: two students may share a name.
-    return [{**row, "label": f"{row['name']} ({row['student_id']})" if row["name"] else row["student_id"]} for row in rows]
+    return [{**row, "label": lti_views.student_label(row["name"], row["student_id"])} for row in rows]
 
 
 @functools.cache

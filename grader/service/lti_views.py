@@ -125,14 +125,19 @@ def feedback(stored: Mapping[str, Any]) -> Feedback | None:
     return Feedback(report.status, report.message, report.score, report.max_score, functions, report.load_errors)
 
 
+def student_label(name: str | None, student_id: str) -> str:
+    """How the class view names a student: the platform's name, then its id (two students may share a name)."""
+    return f"{name} ({student_id})" if name else student_id
+
+
 def reports(latest: Sequence[Mapping[str, Any]]) -> dict[str, Report]:
-    """The grader reports among students' latest results, by student, for the class summary."""
+    """The grader reports among students' latest results, by student label, for the class summary."""
     found = {}
     for row in latest:
         if row["report"] is None:
             continue
         try:
-            found[str(row["student_id"])] = Report.model_validate(row["report"])
+            found[student_label(row["name"], row["student_id"])] = Report.model_validate(row["report"])
         except ValidationError:
             continue
     return found
