@@ -264,6 +264,15 @@ def test_the_resubmission_limit_answers_429_on_the_page(make_pages):
     assert pages.stored() == 1
 
 
+def test_the_clients_rate_limit_answers_429_on_the_page(make_pages):
+    pages = make_pages(rate_limit_burst=1, rate_limit_per_minute=1)
+    who = pages.login("s", launch())
+    pages.job_id(pages.hand_in(who))
+    response = pages.hand_in(who)
+    assert response.status_code == 429 and "Too many hand-ins at the moment" in response.text
+    assert pages.stored() == 1
+
+
 def test_a_student_asking_for_another_students_submission_gets_404(pages):
     first = pages.login("first", launch("student-1"))
     job_id = pages.job_id(pages.hand_in(first))
