@@ -24,6 +24,7 @@ from grader import strict_json
 from grader.queue.grading import GradeFn, load_grade_fn
 from grader.service import intake
 from grader.service.lti_pages import add_pages
+from grader.service.lti_routes import add_launch_routes
 from grader.service.runtime import Runtime, TokenScope
 from grader.service.schemas import (
     Accepted,
@@ -187,6 +188,7 @@ def create_app(
         text = runtime.metrics.render(gauges)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    add_launch_routes(app, runtime)
     add_pages(app, runtime)
     return app
 

@@ -18,6 +18,7 @@ _HELP = {
     "grader_jobs_requeued_total": ("counter", "Jobs given back to the queue without spending an attempt, by reason."),
     "grader_sandbox_up": ("gauge", "1 while the sandbox answers, 0 during an outage (absent with Celery workers)."),
     "grader_sandbox_outages_total": ("counter", "Sandbox outages since start (the sandbox stopped answering)."),
+    "grader_lti_launches_total": ("counter", "LTI launches by outcome: opened, or the HTTP status of the refusal."),
 }
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 

@@ -18,6 +18,7 @@ from grader.sandbox.health import SandboxGate, probe
 from grader.service import egress, lti
 from grader.service.delivery import Dispatcher
 from grader.service.dispatch import QueueDispatcher
+from grader.service.lti_keys import signing_key
 from grader.service.metrics import Metrics
 from grader.service.ratelimit import RateLimiter, ResubmissionLimit
 from grader.service.retry import RetryPolicy
@@ -129,6 +130,13 @@ class Runtime:
             on_complete=self.dispatcher.wake, clock=self.clock,
         )
 
+    @property
+    def http(self) -> httpx.Client:
+        """The guarded client of every outbound request (see egress); exists once started."""
+        if self._http is None:
+            raise RuntimeError("the runtime has not started")
+        return self._http
+
     def sandbox_health(self) -> dict[str, Any]:
         """The sandbox's state for /healthz and /readyz: up, down (since when, why) or remote."""
         if self.gate is None:
@@ -180,15 +188,13 @@ def _token_scopes(settings: ServiceSettings) -> list[tuple[bytes, TokenScope]]:
 
 def _platforms(settings: ServiceSettings) -> dict[str, lti.Platform]:
     """The LTI registrations by client name, with their private keys read once."""
-    return {
-        name: lti.Platform(
-            client_id=client.lti.client_id,
-            token_url=client.lti.token_url,
-            private_key=client.lti.private_key_file.read_text(),
-            key_id=client.lti.key_id,
-            origins=tuple(client.lti.origins),
-        )
-        for name, client in settings.clients.items()
-        if client.lti is not None
-    }
-
+    platforms = {}
+    for name, client in settings.clients.items():
+        if client.lti is not None:
+            # Always with a kid (key_id, else the key's thumbprint): a platform reading our JWKS finds the key by it.
+            key = signing_key(client.lti)
+            platforms[name] = lti.Platform(
+                client_id=client.lti.client_id, token_url=client.lti.token_url, private_key=key.private_pem,
+                key_id=key.kid, origins=tuple(client.lti.origins),
+            )
+    return platforms

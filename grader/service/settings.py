@@ -22,7 +22,7 @@ from pydantic_settings import (
 )
 
 from grader.sandbox import require_sandbox
-from grader.service.egress import EgressRefused, parse_origin, parse_url
+from grader.service.egress import EgressRefused, check_url, parse_origin, parse_url
 from grader.service.signing import parse_secret
 
 
@@ -39,15 +39,66 @@ class LtiPlatform(BaseModel):
         min_length=1,
         description="Origins (scheme://host[:port]) of the platform's line items; its AGS token is sent only there.",
     )
+    published_key_files: list[Path] = Field(
+        default_factory=list,
+        description="PEM keys whose public halves /lti/jwks.json serves besides private_key_file's: the next key"
+        " before a rotation, the previous one until what it signed has expired.",
+    )
+    issuer: str | None = Field(default=None, description="The platform's `iss` in launches; with it, users launch the tool.")
+    deployment_ids: list[str] = Field(default_factory=list, description="Deployment ids of the tool at the platform.")
+    auth_login_url: str | None = Field(default=None, description="The platform's OIDC authorization endpoint.")
+    jwks_url: str | None = Field(default=None, description="The platform's public keys (JWKS); on one of `origins`.")
 
-    @field_validator("token_url")
+    @field_validator("token_url", "auth_login_url")
     @classmethod
-    def _token_url_is_plain_http(cls, value: str) -> str:
-        try:
-            parse_url(value)
-        except EgressRefused as error:
-            raise ValueError(str(error)) from None
+    def _url_is_plain_http(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_url(value)
+            except EgressRefused as error:
+                raise ValueError(str(error)) from None
         return value
+
+    @field_validator("origins")
+    @classmethod
+    def _origins_are_plain(cls, origins: list[str]) -> list[str]:
+        return _plain_origins(origins)
+
+    @model_validator(mode="after")
+    def _launch_registration_is_whole(self) -> LtiPlatform:
+        launch_fields = {"issuer": self.issuer, "auth_login_url": self.auth_login_url, "jwks_url": self.jwks_url,
+                         "deployment_ids": self.deployment_ids or None}
+        missing = [name for name, value in launch_fields.items() if value is None]
+        if missing and len(missing) < len(launch_fields):
+            raise ValueError(f"launches need issuer, deployment_ids, auth_login_url and jwks_url; missing {missing}")
+        if self.jwks_url is not None:
+            try:
+                check_url(self.jwks_url, self.origins)
+            except EgressRefused as error:
+                raise ValueError(f"jwks_url is fetched by the service, so it must be on one of origins: {error}") from None
+        return self
+
+    @property
+    def launches(self) -> bool:
+        """Whether users can launch the tool from this platform (not only receive AGS scores)."""
+        return self.issuer is not None
+
+
+class LtiRegistrationInvite(BaseModel):
+    """An open invitation to a platform to register the tool itself (LTI Dynamic Registration)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: SecretStr = Field(
+        min_length=32, description="Secret part of the registration URL /lti/register/<token> given to the platform's admin."
+    )
+    origins: list[str] = Field(
+        min_length=1,
+        description="Origins of the platform's OpenID configuration and registration endpoint; nothing else is fetched.",
+    )
+    private_key_file: Path = Field(description="PEM RSA key of the registration-to-be; /lti/jwks.json serves its public half.")
+    key_id: str | None = Field(default=None, description="`kid` of that key (default: its RFC 7638 thumbprint).")
+    published_key_files: list[Path] = Field(default_factory=list, description="As in `lti`; none is needed here.")
 
     @field_validator("origins")
     @classmethod
@@ -73,6 +124,9 @@ class ClientSettings(BaseModel):
         description="Origins (scheme://host[:port]) callback URLs must be on; without any, callbacks are refused.",
     )
     lti: LtiPlatform | None = Field(default=None, description="LTI platform for this client's AGS scores.")
+    lti_registration: LtiRegistrationInvite | None = Field(
+        default=None, description="Lets this client's platform register the tool itself (see docs/lti.md)."
+    )
 
     @field_validator("callback_origins")
     @classmethod
@@ -103,6 +157,15 @@ class ServiceSettings(BaseSettings):
     port: int = Field(default=8000, description="Port to listen on.")
     database: Path = Field(default=Path("grader-service.db"), description="SQLite database file (WAL mode).")
     log_level: str = Field(default="info", description="uvicorn log level.")
+    public_url: str | None = Field(
+        default=None,
+        description="The service's address as browsers reach it (https://grader.example.edu), for the LTI"
+        " redirect_uri behind a proxy; default: the address of the request.",
+    )
+    lti_jwks_refetch_seconds: float = Field(
+        default=60.0, ge=0,
+        description="A launch signed with a key the platform's cached JWKS lacks refetches it at most this often.",
+    )
 
     clients: dict[str, ClientSettings] = Field(
         default_factory=dict, description="LMS clients by name; the name is used in logs and rate limits."
@@ -207,8 +270,25 @@ class ServiceSettings(BaseSettings):
             "token",
             [(f"clients.{name}.api_tokens", t.get_secret_value().encode()) for name, c in self.clients.items()
              for t in c.api_tokens]
-            + [("admin_tokens", t.get_secret_value().encode()) for t in self.admin_tokens],
+            + [("admin_tokens", t.get_secret_value().encode()) for t in self.admin_tokens]
+            + [(f"clients.{name}.lti_registration.token", c.lti_registration.token.get_secret_value().encode())
+               for name, c in self.clients.items() if c.lti_registration is not None],
         )
+        return self
+
+    @model_validator(mode="after")
+    def _one_client_per_lti_registration(self) -> ServiceSettings:
+        # A launch names issuer and client id; two clients with the same pair would both claim its users.
+        holders: dict[tuple[str, str], list[str]] = {}
+        for name, client in self.clients.items():
+            if client.lti is not None and client.lti.issuer is not None:
+                holders.setdefault((client.lti.issuer, client.lti.client_id), []).append(f"clients.{name}.lti")
+        shared = [places for places in holders.values() if len(places) > 1]
+        if shared:
+            raise ValueError(
+                "an LTI issuer and client_id belong to one client, but " + "; ".join(" and ".join(p) for p in shared)
+                + " register the same one"
+            )
         return self
 
     @model_validator(mode="after")

@@ -109,6 +109,26 @@ INSERT OR IGNORE INTO disabled_endpoints (client, url, disabled_at, reason)
 DROP TABLE disabled_endpoints_by_url;
 """
 
+# LTI launches: the logins we started (one row per nonce, bound to the browser's state) and the
+# sessions launches opened. Ids are stored as SHA-256 hashes: reading the database opens no session.
+_LTI_SCHEMA = """
+CREATE TABLE IF NOT EXISTS lti_logins (
+    nonce TEXT PRIMARY KEY,
+    state_sha256 TEXT NOT NULL,
+    client TEXT NOT NULL,
+    login_query TEXT NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lti_sessions (
+    id_sha256 TEXT PRIMARY KEY,
+    launch TEXT NOT NULL,
+    csrf_token TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+"""
+
 
 HELD_STATUS = "internal_error"
 """A result with this status is held for a person: it is never published as a grade."""
@@ -204,7 +224,7 @@ class Store:
         # SQLite's busy handler sleeps in growing steps and made the 202 latency spiky.
         self._write_lock = threading.Lock()
         # executescript commits on its own, so the schema is created outside _write.
-        self._conn().executescript(_SCHEMA)
+        self._conn().executescript(_SCHEMA + _LTI_SCHEMA)
         self._migrate()
         self._forget_remote_answers()
 
@@ -489,6 +509,69 @@ class Store:
             "jobs": dict(conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()),
             "deliveries": dict(conn.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall()),
         }
+
+    # LTI logins and sessions ---------------------------------------------------------------
+
+    def start_lti_login(
+        self, *, nonce: str, state_sha256: str, client: str, login_query: str, expires_at: float, now: float,
+        limit: int,
+    ) -> bool:
+        """Remember a login we sent to a platform (and the platform's request that started it) until
+        its launch comes back or it expires.
+
+        False (nothing stored) when `limit` logins are pending: anyone can start one, so their
+        number is bounded, not the database.
+        """
+        with self._write() as conn:
+            conn.execute("DELETE FROM lti_logins WHERE expires_at <= ?", (now,))
+            if conn.execute("SELECT COUNT(*) FROM lti_logins").fetchone()[0] >= limit:
+                return False
+            conn.execute(
+                "INSERT INTO lti_logins (nonce, state_sha256, client, login_query, expires_at) VALUES (?, ?, ?, ?, ?)",
+                (nonce, state_sha256, client, login_query, expires_at),
+            )
+            return True
+
+    def lti_login(self, nonce: str, now: float) -> dict[str, Any] | None:
+        """The unexpired login `nonce` belongs to (state hash, client, login query, used), unchanged; or None."""
+        row = self._conn().execute(
+            "SELECT state_sha256, client, login_query, used FROM lti_logins WHERE nonce = ? AND expires_at > ?",
+            (nonce, now),
+        ).fetchone()
+        return None if row is None else dict(row) | {"used": bool(row["used"])}
+
+    def finish_lti_login(self, nonce: str, now: float) -> dict[str, Any] | None:
+        """The login `nonce` belongs to, marked used; `used` tells whether it was used before. None: unknown."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT state_sha256, client, login_query, used FROM lti_logins WHERE nonce = ? AND expires_at > ?",
+                (nonce, now),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE lti_logins SET used = 1 WHERE nonce = ?", (nonce,))
+            return dict(row) | {"used": bool(row["used"])}
+
+    def open_lti_session(
+        self, *, id_sha256: str, launch: dict[str, Any], csrf_token: str, now: float, expires_at: float
+    ) -> None:
+        """Store a session a verified launch opened; expired sessions go at the same time."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM lti_sessions WHERE expires_at <= ?", (now,))
+            conn.execute(
+                "INSERT INTO lti_sessions (id_sha256, launch, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                (id_sha256, strict_json.dumps(launch), csrf_token, now, expires_at),
+            )
+
+    def lti_session(self, id_sha256: str, now: float) -> dict[str, Any] | None:
+        """A session that has not expired: its launch, CSRF token and expiry; None otherwise."""
+        row = self._conn().execute(
+            "SELECT launch, csrf_token, expires_at FROM lti_sessions WHERE id_sha256 = ? AND expires_at > ?",
+            (id_sha256, now),
+        ).fetchone()
+        if row is None:
+            return None
+        return {"launch": json.loads(row["launch"]), "csrf_token": row["csrf_token"], "expires_at": row["expires_at"]}
 
     # LTI pages -----------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from grader.service.store import NewSubmission, Store
 from tests.service.lms_standin import StandInLms, signed_post
+from tests.service.lti_platform import StandInPlatform
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_SECRET = "whsec_" + base64.b64encode(b"client-secret-of-the-lms-32bytes").decode()
@@ -157,60 +158,69 @@ def start_service(
     started: list[Service] = []
 
     def start(database: Path | None = None, **settings: Any) -> Service:
-        port = free_port()
-        database = database or tmp_path / "service.db"
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(REPO),
-            "GRADER_HOST": "127.0.0.1",
-            "GRADER_PORT": str(port),
-            "GRADER_DATABASE": str(database),
-            "GRADER_LOG_LEVEL": "warning",
-            "GRADER_CLIENTS": json.dumps({
-                "lms": {
-                    "secret": CLIENT_SECRET,
-                    "callback_secret": CALLBACK_SECRET,
-                    "api_tokens": [API_TOKEN],
-                    "callback_origins": [lms.url],
-                    "lti": {"client_id": LTI_CLIENT_ID, "token_url": lms.token_url, "private_key_file": str(lti_key[0]),
-                            "origins": [lms.url]},
-                }
-            }),
-            "GRADER_ADMIN_TOKENS": json.dumps([ADMIN_TOKEN]),
-            "GRADER_GRADE_FUNCTION": "tests.service.stand_in_grading:grade",
-            "GRADER_GRADE_BACKEND": "process",
-            "GRADER_UNSAFE_NO_SANDBOX": "1",
-            "GRADER_POLL_INTERVAL_SECONDS": "0.05",
-            "GRADER_DELIVERY_BACKOFF_BASE_SECONDS": "0.2",
-            "GRADER_DELIVERY_BACKOFF_CAP_SECONDS": "2",
-            "GRADER_DELIVERY_MAX_ATTEMPTS": "4",
-            "GRADER_DELIVERY_TIMEOUT_SECONDS": "5",
-        }
+        env = service_env(database or tmp_path / "service.db", {
+            "lms": {
+                "secret": CLIENT_SECRET,
+                "callback_secret": CALLBACK_SECRET,
+                "api_tokens": [API_TOKEN],
+                "callback_origins": [lms.url],
+                "lti": {"client_id": LTI_CLIENT_ID, "token_url": lms.token_url, "private_key_file": str(lti_key[0]),
+                        "origins": [lms.url]},
+            }
+        })
         env |= {key.upper() if key.startswith(("GRADER_", "STANDIN_")) else f"GRADER_{key.upper()}": str(value)
                 for key, value in settings.items()}
-        log = tmp_path / f"service-{port}.log"
-        with open(log, "wb") as log_file:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "grader.service"], cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
-            )
-        service = Service(f"http://127.0.0.1:{port}", process, database, log, httpx.Client(timeout=30))
-        started.append(service)
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"service exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                if service.http.get(f"{service.url}/healthz").status_code == 200:
-                    return service
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"service did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+        return spawn_service(env, tmp_path, started)
 
     yield start
     for service in started:
         service.stop()
+
+
+def service_env(database: Path, clients: dict[str, Any]) -> dict[str, str]:
+    """The environment of a service on a free port of 127.0.0.1 that grades with the stand-in, quickly retrying."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "GRADER_HOST": "127.0.0.1",
+        "GRADER_PORT": str(free_port()),
+        "GRADER_DATABASE": str(database),
+        "GRADER_LOG_LEVEL": "warning",
+        "GRADER_CLIENTS": json.dumps(clients),
+        "GRADER_ADMIN_TOKENS": json.dumps([ADMIN_TOKEN]),
+        "GRADER_GRADE_FUNCTION": "tests.service.stand_in_grading:grade",
+        "GRADER_GRADE_BACKEND": "process",
+        "GRADER_UNSAFE_NO_SANDBOX": "1",
+        "GRADER_POLL_INTERVAL_SECONDS": "0.05",
+        "GRADER_DELIVERY_BACKOFF_BASE_SECONDS": "0.2",
+        "GRADER_DELIVERY_BACKOFF_CAP_SECONDS": "2",
+        "GRADER_DELIVERY_MAX_ATTEMPTS": "4",
+        "GRADER_DELIVERY_TIMEOUT_SECONDS": "5",
+    }
+
+
+def spawn_service(env: dict[str, str], directory: Path, started: list[Service]) -> Service:
+    """Run `python -m grader.service` with `env` (GRADER_PORT, GRADER_DATABASE, ...) until it answers /healthz."""
+    port = env["GRADER_PORT"]
+    log = directory / f"service-{port}.log"
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "grader.service"], cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
+    service = Service(f"http://127.0.0.1:{port}", process, Path(env["GRADER_DATABASE"]), log, httpx.Client(timeout=30))
+    started.append(service)
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"service exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if service.http.get(f"{service.url}/healthz").status_code == 200:
+                return service
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"service did not start:\n{log.read_text()}")
+        time.sleep(0.1)
 
 
 def submission(lms: StandInLms, *, lines: int = 3, lti: bool = False, callback: bool = True, **extra: Any) -> dict[str, Any]:
@@ -226,3 +236,72 @@ def submission(lms: StandInLms, *, lines: int = 3, lti: bool = False, callback: 
     if lti:
         payload["lti"] = {"lineitem_url": f"{lms.url}/lineitems/7?type=quiz", "user_id": "lti-user-1"}
     return payload | extra
+
+
+OTHER_LTI_CLIENT_ID = "grader-tool-at-the-other-platform"
+REGISTRATION_INVITE = "invite-of-the-other-platform-0123456789abcdef"
+
+
+@pytest.fixture
+def platform() -> Iterator[StandInPlatform]:
+    """A stand-in LTI platform, registered (see `start_lti_service`) as client `lms`."""
+    stand_in = StandInPlatform(client_id=LTI_CLIENT_ID).start()
+    yield stand_in
+    stand_in.stop()
+    assert stand_in.errors == [], "the stand-in platform found problems in what the tool sent"
+
+
+@pytest.fixture
+def other_platform() -> Iterator[StandInPlatform]:
+    """A second platform, registered as client `other`."""
+    stand_in = StandInPlatform(client_id=OTHER_LTI_CLIENT_ID).start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def start_lti_service(
+    start_service: Callable[..., Service], platform: StandInPlatform, other_platform: StandInPlatform,
+    lti_key: tuple[Path, str],
+) -> Callable[..., Service]:
+    """Start the service as the LTI tool of `platform` (client `lms`) and `other_platform` (client `other`)."""
+
+    def start(**settings: Any) -> Service:
+        service = start_service(clients=json.dumps(lti_clients(platform, other_platform, lti_key[0])), **settings)
+        platform.tool_url = other_platform.tool_url = service.url
+        return service
+
+    return start
+
+
+def lti_clients(platform: StandInPlatform, other_platform: StandInPlatform, key_file: Path) -> dict[str, Any]:
+    """GRADER_CLIENTS with `platform` as client `lms` and `other_platform` as client `other`, which is
+    also invited to register the tool dynamically (with REGISTRATION_INVITE)."""
+    return {
+        "lms": {"secret": CLIENT_SECRET, "callback_secret": CALLBACK_SECRET, "api_tokens": [API_TOKEN],
+                "lti": platform.registration(str(key_file))},
+        "other": {"secret": OTHER_CLIENT_SECRET, "callback_secret": OTHER_CALLBACK_SECRET,
+                  "api_tokens": [OTHER_API_TOKEN], "lti": other_platform.registration(str(key_file)),
+                  "lti_registration": {"token": REGISTRATION_INVITE, "origins": [other_platform.url],
+                                       "private_key_file": str(key_file)}},
+    }
+
+
+@pytest.fixture(scope="module")
+def lti_stand_ins(tmp_path_factory, lti_key) -> Iterator[tuple[Service, StandInPlatform, StandInPlatform]]:
+    """One service per test module (starting one takes seconds): the tool of `platform` (client `lms`)
+    and `other_platform` (client `other`), as (service, platform, other_platform)."""
+    platform = StandInPlatform(client_id=LTI_CLIENT_ID).start()
+    other_platform = StandInPlatform(client_id=OTHER_LTI_CLIENT_ID).start()
+    directory = tmp_path_factory.mktemp("lti-tool")
+    started: list[Service] = []
+    try:
+        env = service_env(directory / "service.db", lti_clients(platform, other_platform, lti_key[0]))
+        service = spawn_service(env, directory, started)
+        platform.tool_url = other_platform.tool_url = service.url
+        yield service, platform, other_platform
+    finally:
+        for service in started:
+            service.stop()
+        platform.stop()
+        other_platform.stop()

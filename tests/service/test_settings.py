@@ -146,3 +146,56 @@ def test_a_misspelt_key_in_a_client_is_a_config_error(where):
         client["lti"]["orgins"] = ["https://other.example.edu"]
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         load_settings(clients={"lms": client})
+
+
+def _launching(**fields) -> dict:
+    return _platform(
+        origins=["https://sso.canvaslms.com", "https://school.instructure.com"], issuer="https://canvas.instructure.com",
+        deployment_ids=["1:abc"], auth_login_url="https://sso.canvaslms.com/api/lti/authorize_redirect",
+        jwks_url="https://sso.canvaslms.com/api/lti/security/jwks",
+    ) | fields
+
+
+def test_a_platform_users_launch_from_has_its_issuer_deployments_and_urls():
+    settings = load_settings(clients={"lms": _client("lms", lti=_launching())})
+    assert settings.clients["lms"].lti.launches
+    assert settings.clients["lms"].lti.deployment_ids == ["1:abc"]
+
+
+def test_a_platform_for_scores_only_needs_no_launch_fields():
+    settings = load_settings(clients={"lms": _client("lms", lti=_platform(origins=["https://lms.example.edu"]))})
+    assert not settings.clients["lms"].lti.launches
+
+
+def test_a_half_configured_launch_registration_is_refused():
+    with pytest.raises(ValidationError, match="missing \\['auth_login_url', 'jwks_url'"):
+        load_settings(clients={"lms": _client("lms", lti=_platform(
+            origins=["https://lms.example.edu"], issuer="https://lms.example.edu", deployment_ids=["1"]))})
+
+
+def test_a_jwks_url_off_the_platforms_origins_is_refused():
+    with pytest.raises(ValidationError, match="jwks_url"):
+        load_settings(clients={"lms": _client("lms", lti=_launching(jwks_url="https://keys.example/jwks"))})
+
+
+def test_one_issuer_and_client_id_registered_for_two_clients_is_refused():
+    with pytest.raises(ValidationError, match=r"clients\.a\.lti and clients\.b\.lti register the same one"):
+        load_settings(clients={"a": _client("a", lti=_launching()), "b": _client("b", lti=_launching())})
+
+
+def test_one_issuer_with_two_client_ids_may_serve_two_clients():
+    settings = load_settings(clients={"a": _client("a", lti=_launching()),
+                                      "b": _client("b", lti=_launching(client_id="tool-2"))})
+    assert {c.lti.client_id for c in settings.clients.values()} == {"tool", "tool-2"}
+
+
+def test_a_registration_invitation_token_used_elsewhere_is_refused():
+    invite = {"token": "x" * 40, "origins": ["https://lms.example.edu"], "private_key_file": "tool.pem"}
+    with pytest.raises(ValidationError, match=r"clients\.a\.api_tokens and clients\.a\.lti_registration\.token"):
+        load_settings(clients={"a": _client("a", api_tokens=["x" * 40], lti_registration=invite)})
+
+
+def test_a_short_registration_invitation_token_is_refused():
+    invite = {"token": "short", "origins": ["https://lms.example.edu"], "private_key_file": "tool.pem"}
+    with pytest.raises(ValidationError, match="token"):
+        load_settings(clients={"a": _client("a", lti_registration=invite)})

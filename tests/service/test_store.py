@@ -241,3 +241,16 @@ def test_errors_in_our_own_words_survive_reopening(store, tmp_path):
         assert reopened.job_status(job_id)["deliveries"][0]["last_error"].startswith("EgressRefused: https://a.test")
     finally:
         reopened.close()
+
+
+def test_lti_logins_beyond_the_limit_are_not_stored(store):
+    for n in range(3):
+        assert store.start_lti_login(nonce=f"n{n}", state_sha256="s", client="lms", login_query="", expires_at=100.0, now=1.0, limit=3)
+    assert not store.start_lti_login(nonce="n3", state_sha256="s", client="lms", login_query="", expires_at=100.0, now=1.0, limit=3)
+    assert store.finish_lti_login("n3", now=2.0) is None
+
+
+def test_expired_lti_logins_make_room(store):
+    for n in range(3):
+        store.start_lti_login(nonce=f"n{n}", state_sha256="s", client="lms", login_query="", expires_at=10.0, now=1.0, limit=3)
+    assert store.start_lti_login(nonce="n3", state_sha256="s", client="lms", login_query="", expires_at=100.0, now=10.0, limit=3)
