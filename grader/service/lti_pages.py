@@ -9,10 +9,13 @@ launch's line item through the existing AGS delivery.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import math
+import re
+import secrets
 import statistics
 import uuid
 from typing import Any
@@ -29,7 +32,14 @@ from grader.assignment import Assignment, load_assignment
 from grader.batch.page import frequent_failures, pass_rates, summary_page
 from grader.service import egress, intake, lti_views
 from grader.service.lti_launch import Launch, Session
-from grader.service.lti_session import check_csrf, current_session, session_url
+from grader.service.lti_session import (
+    LtiRefused,
+    check_csrf,
+    current_session,
+    open_session,
+    session_url,
+    set_session_cookie,
+)
 from grader.service.runtime import Runtime
 from grader.service.schemas import SubmissionMetadata, plain_filename
 from grader.service.store import HELD_STATUS, NewSubmission, ResubmissionLimitReached
@@ -43,6 +53,13 @@ _templates = jinja2.Environment(
 _templates.filters["utc"] = lambda seconds: dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime(
     "%Y-%m-%d %H:%M:%S"
 )
+
+
+HANDOFF_SECONDS = 120
+"""How long the button that opens a page in a new window works."""
+_HANDOFF_FORM_BYTES = 1024
+# The pages a new window may open: a handoff never redirects anywhere else.
+_PAGE = re.compile(r"/lti/(hand-in|attempts|class|class/summary|submissions/job_[0-9a-f]{32}(/feedback)?)")
 
 
 class _Refused(Exception):
@@ -125,6 +142,52 @@ def add_pages(app: FastAPI, runtime: Runtime) -> None:
         latest = await _latest(runtime, session.launch)
         reports = lti_views.reports(latest)
         return HTMLResponse(summary_page(reports, _assignment()), headers=_headers(runtime, session.launch))
+
+    @app.get("/lti/new-window", response_class=HTMLResponse, include_in_schema=False)
+    async def new_window(request: Request, page: str = "/lti/hand-in",
+                         session: Session = Depends(current_session)) -> Response:
+        """A button that opens `page` in a window of its own, taking this session's launch along once.
+
+        The session's cookie is partitioned under the platform's site (it lives in the platform's
+        iframe), so a new window of our own site does not have it; the button carries a
+        single-use handoff token instead, which the new window exchanges for a session of its own.
+        """
+        handoff = secrets.token_urlsafe(32)
+        now = runtime.clock()
+        await run_in_threadpool(
+            functools.partial(
+                runtime.store.start_handoff, token_sha256=_sha256(handoff), launch=_launch_data(session.launch),
+                page=page if _PAGE.fullmatch(page) else "/lti/hand-in", expires_at=now + HANDOFF_SECONDS, now=now,
+            )
+        )
+        return _page(runtime, request, session, "new_window.html", handoff=handoff, minutes=HANDOFF_SECONDS // 60)
+
+    @app.post("/lti/window", include_in_schema=False)
+    async def window(request: Request) -> Response:
+        """The new window: a session for the handed-off launch (its cookie first-party here), then the page."""
+        declared = request.headers.get("content-length", "")
+        # Anyone may post here: only a small form is read.
+        if not declared.isdigit() or int(declared) > _HANDOFF_FORM_BYTES:
+            raise LtiRefused(413, "Not a handoff", "This address only takes the button of an \"Open in a new window\" page.")
+        form = await request.form(max_files=0, max_fields=1)
+        handoff = form.get("handoff")
+        now = runtime.clock()
+        taken = await run_in_threadpool(runtime.store.take_handoff, _sha256(handoff), now) if isinstance(handoff, str) else None
+        if taken is None:
+            raise LtiRefused(401, "Link expired", "This button works once and for a short time; go back and press it again.")
+        launch = Launch(**(taken["launch"] | {"roles": frozenset(taken["launch"]["roles"])}))
+        session = await run_in_threadpool(open_session, runtime.store, launch, now)
+        response = RedirectResponse(session_url(session, taken["page"]), status_code=303)
+        set_session_cookie(response, session, now)
+        return response
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _launch_data(launch: Launch) -> dict[str, Any]:
+    return dataclasses.asdict(launch) | {"roles": sorted(launch.roles)}
 
 
 async def _hand_in(runtime: Runtime, request: Request, session: Session) -> str:

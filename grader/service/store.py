@@ -90,6 +90,12 @@ CREATE TABLE IF NOT EXISTS lti_students (
     name TEXT NOT NULL,
     PRIMARY KEY (client, assignment, student_id)
 );
+CREATE TABLE IF NOT EXISTS lti_handoffs (
+    token_sha256 TEXT PRIMARY KEY,
+    launch TEXT NOT NULL,
+    page TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
 """
 
 # Databases written before disabled endpoints were kept per client had one row per URL. Each URL
@@ -583,6 +589,24 @@ class Store:
                 " ON CONFLICT (client, assignment, student_id) DO UPDATE SET name = excluded.name",
                 (client, assignment, student_id, name),
             )
+
+    def start_handoff(self, *, token_sha256: str, launch: dict[str, Any], page: str, expires_at: float, now: float) -> None:
+        """Remember a launch a new window may take over once, until `expires_at`; expired ones go at the same time."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM lti_handoffs WHERE expires_at <= ?", (now,))
+            conn.execute(
+                "INSERT INTO lti_handoffs (token_sha256, launch, page, expires_at) VALUES (?, ?, ?, ?)",
+                (token_sha256, strict_json.dumps(launch), page, expires_at),
+            )
+
+    def take_handoff(self, token_sha256: str, now: float) -> dict[str, Any] | None:
+        """The launch and page of an unexpired handoff, which is used up; None for an unknown or expired one."""
+        with self._write() as conn:
+            rows = conn.execute(
+                "DELETE FROM lti_handoffs WHERE token_sha256 = ? AND expires_at > ? RETURNING launch, page",
+                (token_sha256, now),
+            ).fetchall()
+            return {"launch": json.loads(rows[0]["launch"]), "page": rows[0]["page"]} if rows else None
 
     def attempts(self, client: str, assignment: str, student_id: str) -> list[dict[str, Any]]:
         """One student's submissions of an assignment, newest first, with their results and AGS state."""

@@ -138,7 +138,38 @@ def test_pages_may_be_framed_by_the_platform_only_and_are_never_cached(pages):
 
 def test_every_page_offers_to_open_itself_in_a_new_window(pages):
     page = pages.http.get("/lti/attempts", headers=pages.login("s", launch())).text
-    assert re.search(r'<a href="/lti/attempts[^"]*" target="_blank" rel="noopener">Open in a new window</a>', page)
+    assert re.search(r'<a href="/lti/new-window\?page=%2Flti%2Fattempts[^"]*">Open in a new window</a>', page)
+
+
+def _handoff(pages: Pages, who: dict[str, str], page: str) -> str:
+    button = pages.http.get("/lti/new-window", params={"page": page}, headers=who).text
+    assert 'target="_blank"' in button
+    return re.search(r'name="handoff" value="([^"]+)"', button).group(1)
+
+
+def test_a_new_window_gets_a_session_of_its_own_for_the_same_launch(pages):
+    handoff = _handoff(pages, pages.login("s", launch()), "/lti/attempts")
+    response = pages.http.post("/lti/window", data={"handoff": handoff}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/lti/attempts")
+    assert "grader_session" in response.headers["set-cookie"]
+    store = Store(pages.database)
+    try:
+        [launch_data] = [row[0] for row in store._conn().execute("SELECT launch FROM lti_sessions")]
+    finally:
+        store.close()
+    assert '"user_id":"student-1"' in launch_data.replace(" ", "")
+
+
+def test_a_handoff_works_once(pages):
+    handoff = _handoff(pages, pages.login("s", launch()), "/lti/attempts")
+    assert pages.http.post("/lti/window", data={"handoff": handoff}, follow_redirects=False).status_code == 303
+    assert pages.http.post("/lti/window", data={"handoff": handoff}, follow_redirects=False).status_code == 401
+
+
+def test_a_handoff_leads_only_to_the_tools_own_pages(pages):
+    handoff = _handoff(pages, pages.login("s", launch()), "https://attacker.example/phish")
+    response = pages.http.post("/lti/window", data={"handoff": handoff}, follow_redirects=False)
+    assert response.headers["location"].startswith("/lti/hand-in")
 
 
 def test_text_from_the_platform_is_escaped(pages):
@@ -339,6 +370,10 @@ def test_without_a_session_the_pages_answer_401(tmp_path, lti_key):
     with TestClient(create_app(_settings(tmp_path, lti_key), grade_fn=grade)) as http:
         assert http.get("/lti/hand-in").status_code == 401
 
+
+def test_the_new_window_address_reads_no_large_bodies(pages):
+    response = pages.http.post("/lti/window", data={"handoff": "x" * 5000}, follow_redirects=False)
+    assert response.status_code == 413
 
 def test_the_feedback_page_shows_each_functions_score_diagnosis_and_failures_as_the_report_says(make_pages):
     from tests.service.test_lti_views import _report_with_hidden_failure
