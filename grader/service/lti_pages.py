@@ -84,7 +84,8 @@ def add_pages(app: FastAPI, runtime: Runtime) -> None:
         try:
             job_id = await _hand_in(runtime, request, session)
         except _Refused as refused:
-            runtime.metrics.inc("grader_submissions_total", outcome="invalid" if refused.status != 429 else "rate_limited")
+            outcome = "rate_limited" if refused.status == 429 else "invalid"
+            runtime.metrics.inc("grader_submissions_total", outcome=outcome)
             return _page(runtime, request, session, "hand_in.html", status=refused.status, problem=refused)
         return RedirectResponse(session_url(session, f"/lti/submissions/{job_id}"), status_code=303)
 
@@ -168,13 +169,19 @@ def add_pages(app: FastAPI, runtime: Runtime) -> None:
         declared = request.headers.get("content-length", "")
         # Anyone may post here: only a small form is read.
         if not declared.isdigit() or int(declared) > _HANDOFF_FORM_BYTES:
-            raise LtiRefused(413, "Not a handoff", "This address only takes the button of an \"Open in a new window\" page.")
+            raise LtiRefused(
+                413, "Not a handoff", "This address only takes the button of an 'Open in a new window' page."
+            )
         form = await request.form(max_files=0, max_fields=1)
         handoff = form.get("handoff")
         now = runtime.clock()
-        taken = await run_in_threadpool(runtime.store.take_handoff, _sha256(handoff), now) if isinstance(handoff, str) else None
+        taken = None
+        if isinstance(handoff, str):
+            taken = await run_in_threadpool(runtime.store.take_handoff, _sha256(handoff), now)
         if taken is None:
-            raise LtiRefused(401, "Link expired", "This button works once and for a short time; go back and press it again.")
+            raise LtiRefused(
+                401, "Link expired", "This button works once and for a short time; go back and press it again."
+            )
         launch = Launch(**(taken["launch"] | {"roles": frozenset(taken["launch"]["roles"])}))
         session = await run_in_threadpool(open_session, runtime.store, launch, now)
         response = RedirectResponse(session_url(session, taken["page"]), status_code=303)
@@ -218,7 +225,9 @@ async def _hand_in(runtime: Runtime, request: Request, session: Session) -> str:
         await form.close()
     new = await run_in_threadpool(_checked, runtime, launch, submission)
     try:
-        job_id, _ = await run_in_threadpool(runtime.store.accept, new, runtime.clock(), limit=runtime.resubmission_limit)
+        job_id, _ = await run_in_threadpool(
+            runtime.store.accept, new, runtime.clock(), limit=runtime.resubmission_limit
+        )
     except ResubmissionLimitReached as reached:
         raise _Refused(
             429,
@@ -301,7 +310,9 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{math.ceil(seconds / 60)} min"
 
 
-def _page(runtime: Runtime, request: Request, session: Session, template: str, *, status: int = 200, **context: Any) -> Response:
+def _page(
+    runtime: Runtime, request: Request, session: Session, template: str, *, status: int = 200, **context: Any
+) -> Response:
     html = _templates.get_template(template).render(
         launch=session.launch, csrf_token=session.csrf_token, here=request.url.path,
         url=functools.partial(session_url, session), **context,
