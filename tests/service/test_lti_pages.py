@@ -395,3 +395,13 @@ def test_staff_read_the_full_class_summary(pages):
     pages.wait_graded(who, pages.job_id(pages.hand_in(who)))
     page = pages.http.get("/lti/class/summary", headers=pages.login("t", launch("teacher-1", staff=True)))
     assert page.status_code == 200 and "class summary</title>" in page.text
+
+
+def test_a_hand_in_without_a_declared_size_is_refused_before_it_is_read(pages):
+    who = pages.login("s", launch())
+    body = (b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\ncsrf-s\r\n--b\r\n'
+            b'Content-Disposition: form-data; name="file"; filename="a.py"\r\n\r\nx = 1\n\r\n--b--\r\n')
+    response = pages.http.post("/lti/hand-in", headers=who | {"content-type": "multipart/form-data; boundary=b"},
+                               content=iter([body]), follow_redirects=False)
+    assert response.status_code == 411
+    assert pages.stored() == 0
