@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from grader import strict_json
 from grader.jobs.grading import GradeFn, load_grade_fn
 from grader.service import intake
+from grader.service.lti_pages import add_pages
 from grader.service.lti_routes import add_launch_routes
 from grader.service.runtime import Runtime, TokenScope
 from grader.service.schemas import (
@@ -194,6 +195,7 @@ def create_app(
         return Response(body, media_type=content_type)
 
     add_launch_routes(app, runtime)
+    add_pages(app, runtime)
     return app
 
 

@@ -47,10 +47,25 @@ def plan_deliveries(job: ClaimedJob, result: Result, completed_at: dt.datetime) 
     if job.lti and result.status != HELD_STATUS:
         score = lti.score_body(
             user_id=job.lti["user_id"], status=result.status, score=result.score,
-            max_score=result.max_score, timestamp=completed_at,
+            max_score=result.max_score, timestamp=completed_at, comment=score_comment(result),
         )
         deliveries.append(NewDelivery("lti", lti.scores_url(job.lti["lineitem_url"]), strict_json.dumps(score).encode()))
     return deliveries
+
+
+def score_comment(result: Result) -> str:
+    """The gradebook comment: the score, then each function's ("8 / 10; compute_cost 2 / 2, ...").
+
+    Scores only: the report's messages stay on our feedback page, where the hidden-case policy holds.
+    """
+    line = f"{result.score:g} / {result.max_score:g}"
+    functions = result.report.get("functions")
+    if isinstance(functions, dict) and functions:
+        line += "; " + ", ".join(
+            f"{name} {function.get('score', 0):g} / {function.get('max_score', 0):g}"
+            for name, function in functions.items()
+        )
+    return line
 
 
 def _iso(moment: dt.datetime) -> str:

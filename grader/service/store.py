@@ -83,6 +83,19 @@ CREATE TABLE IF NOT EXISTS disabled_endpoints (
     reason TEXT NOT NULL,
     PRIMARY KEY (client, url)
 );
+CREATE TABLE IF NOT EXISTS lti_students (
+    client TEXT NOT NULL,
+    assignment TEXT NOT NULL,
+    student_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (client, assignment, student_id)
+);
+CREATE TABLE IF NOT EXISTS lti_handoffs (
+    token_sha256 TEXT PRIMARY KEY,
+    launch TEXT NOT NULL,
+    page TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
 """
 
 # Databases written before disabled endpoints were kept per client had one row per URL. Each URL
@@ -598,6 +611,63 @@ class Store:
         if row is None:
             return None
         return {"launch": json.loads(row["launch"]), "csrf_token": row["csrf_token"], "expires_at": row["expires_at"]}
+
+    # LTI pages -----------------------------------------------------------------------------
+
+    def remember_student(self, client: str, assignment: str, student_id: str, name: str) -> None:
+        """The name the platform gave for a student who handed in, for the class view (the latest wins)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO lti_students (client, assignment, student_id, name) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (client, assignment, student_id) DO UPDATE SET name = excluded.name",
+                (client, assignment, student_id, name),
+            )
+
+    def start_handoff(self, *, token_sha256: str, launch: dict[str, Any], page: str, expires_at: float, now: float) -> None:
+        """Remember a launch a new window may take over once, until `expires_at`; expired ones go at the same time."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM lti_handoffs WHERE expires_at <= ?", (now,))
+            conn.execute(
+                "INSERT INTO lti_handoffs (token_sha256, launch, page, expires_at) VALUES (?, ?, ?, ?)",
+                (token_sha256, strict_json.dumps(launch), page, expires_at),
+            )
+
+    def take_handoff(self, token_sha256: str, now: float) -> dict[str, Any] | None:
+        """The launch and page of an unexpired handoff, which is used up; None for an unknown or expired one."""
+        with self._write() as conn:
+            rows = conn.execute(
+                "DELETE FROM lti_handoffs WHERE token_sha256 = ? AND expires_at > ? RETURNING launch, page",
+                (token_sha256, now),
+            ).fetchall()
+            return {"launch": json.loads(rows[0]["launch"]), "page": rows[0]["page"]} if rows else None
+
+    def attempts(self, client: str, assignment: str, student_id: str) -> list[dict[str, Any]]:
+        """One student's submissions of an assignment, newest first, with their results and AGS state."""
+        rows = self._conn().execute(
+            "SELECT s.id, s.filename, s.received_at, j.state, r.status, r.score, r.max_score,"
+            " (SELECT d.state FROM deliveries d WHERE d.job_id = s.id AND d.kind = 'lti') AS gradebook"
+            " FROM submissions s JOIN jobs j ON j.id = s.id LEFT JOIN results r ON r.job_id = s.id"
+            " WHERE s.client = ? AND s.assignment = ? AND s.student_id = ? ORDER BY s.received_at DESC",
+            (client, assignment, student_id),
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+    def latest_attempts(self, client: str, assignment: str) -> list[dict[str, Any]]:
+        """Each student's newest submission of an assignment, with its report, name and number of attempts."""
+        rows = self._conn().execute(
+            "SELECT * FROM (SELECT s.id, s.student_id, s.filename, s.received_at, j.state, r.status, r.score,"
+            " r.max_score, r.report, n.name,"
+            " ROW_NUMBER() OVER (PARTITION BY s.student_id ORDER BY s.received_at DESC) AS newest,"
+            " COUNT(*) OVER (PARTITION BY s.student_id) AS attempts"
+            " FROM submissions s JOIN jobs j ON j.id = s.id LEFT JOIN results r ON r.job_id = s.id"
+            " LEFT JOIN lti_students n ON n.client = s.client AND n.assignment = s.assignment"
+            " AND n.student_id = s.student_id"
+            " WHERE s.client = ? AND s.assignment = ?) WHERE newest = 1 ORDER BY student_id",
+            (client, assignment),
+        ).fetchall()
+        return [
+            {**dict(row), "report": json.loads(row["report"]) if row["report"] else None} for row in rows
+        ]
 
     # Connections ---------------------------------------------------------------------------
 

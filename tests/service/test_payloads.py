@@ -78,3 +78,20 @@ def test_an_internal_error_is_sent_as_held_without_a_score():
 def test_an_internal_error_sends_no_score_to_the_lms():
     job = _job(lti={"lineitem_url": "http://127.0.0.1:9/lineitems/1", "user_id": "u1"})
     assert [delivery.kind for delivery in plan_deliveries(job, HELD, WHEN)] == ["callback"]
+
+
+def test_the_lti_score_carries_a_comment_with_the_score_and_each_functions_score():
+    report = {"functions": {"compute_cost_with_regularization": {"score": 2.0, "max_score": 2.0},
+                            "forward_propagation_with_dropout": {"score": 1.5, "max_score": 3.0}}}
+    result = dataclasses.replace(RESULT, score=3.5, max_score=5.0, report=report)
+    [score] = plan_deliveries(_job(callback_url=None, lti={"lineitem_url": "http://127.0.0.1:9/li", "user_id": "u"}),
+                              result, WHEN)
+    assert json.loads(score.payload)["comment"] == (
+        "3.5 / 5; compute_cost_with_regularization 2 / 2, forward_propagation_with_dropout 1.5 / 3"
+    )
+
+
+def test_the_comment_of_a_report_without_functions_is_the_score_alone():
+    [score] = plan_deliveries(_job(callback_url=None, lti={"lineitem_url": "http://127.0.0.1:9/li", "user_id": "u"}),
+                              RESULT, WHEN)
+    assert json.loads(score.payload)["comment"] == "7 / 10"
