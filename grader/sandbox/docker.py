@@ -265,15 +265,7 @@ class DockerBackend:
             if exit_code not in (None, 0):
                 memory_exceeded = bool(self._client.inspect_container(container_id)["State"]["OOMKilled"])
         duration = time.monotonic() - started
-        return RawRun(
-            stdout=bytes(streams.stdout),
-            stdout_truncated=streams.stdout_truncated,
-            exit_code=exit_code,
-            timed_out=streams.timed_out,
-            memory_exceeded=memory_exceeded,
-            duration=duration,
-            diagnostics=streams.stderr_tail.decode("utf-8", "replace"),
-        )
+        return streams.run(exit_code=exit_code, memory_exceeded=memory_exceeded, duration=duration)
 
     def _wait(self, container_id: str, deadline: float) -> int | None:
         """The exit code, or None if the container outlives the deadline (e.g. it closed its stdout early)."""

@@ -136,15 +136,8 @@ class EarlyRun:
         # Removed while the engine scores, with the containers of dead graders; close() waits for it.
         self._removing = threading.Thread(target=self._remove_with_stale, name="sandbox-removal", daemon=True)
         self._removing.start()
-        return RawRun(
-            stdout=bytes(streams.stdout),
-            stdout_truncated=streams.stdout_truncated,
-            exit_code=exit_code,
-            timed_out=streams.timed_out,
-            memory_exceeded=memory_exceeded,
-            duration=time.monotonic() - self._started,
-            diagnostics=streams.stderr_tail.decode("utf-8", "replace"),
-        )
+        return streams.run(exit_code=exit_code, memory_exceeded=memory_exceeded,
+                           duration=time.monotonic() - self._started)
 
     def close(self) -> None:
         """Remove the container (if it still exists); the run can no longer be used."""

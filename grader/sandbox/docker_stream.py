@@ -12,7 +12,7 @@ import struct
 import time
 from dataclasses import dataclass
 
-from grader.sandbox.base import DIAGNOSTICS_BYTES
+from grader.sandbox.base import DIAGNOSTICS_BYTES, RawRun
 
 _CHUNK = 64 * 1024
 _FRAME_HEADER = struct.Struct(">BxxxL")
@@ -29,6 +29,18 @@ class _Streams:
     timed_out: bool = False
     ended: bool = False
     """The container closed its output (normally: it exited)."""
+
+    def run(self, *, exit_code: int | None, memory_exceeded: bool, duration: float) -> RawRun:
+        """The sandbox run these streams came from, as every backend reports it."""
+        return RawRun(
+            stdout=bytes(self.stdout),
+            stdout_truncated=self.stdout_truncated,
+            exit_code=exit_code,
+            timed_out=self.timed_out,
+            memory_exceeded=memory_exceeded,
+            duration=duration,
+            diagnostics=self.stderr_tail.decode("utf-8", "replace"),
+        )
 
 
 class _Demux:
