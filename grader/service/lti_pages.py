@@ -161,7 +161,11 @@ def add_pages(app: FastAPI, runtime: Runtime) -> None:
                 page=page if _PAGE.fullmatch(page) else "/lti/hand-in", expires_at=now + HANDOFF_SECONDS, now=now,
             )
         )
-        return _page(runtime, request, session, "new_window.html", handoff=handoff, minutes=HANDOFF_SECONDS // 60)
+        response = _page(runtime, request, session, "new_window.html", handoff=handoff, minutes=HANDOFF_SECONDS // 60)
+        # Under no-referrer a browser sends `Origin: null` with the button's POST, and /lti/window then
+        # cannot tell our own button from another site's form; same-origin still sends nothing elsewhere.
+        response.headers["referrer-policy"] = "same-origin"
+        return response
 
     @app.post("/lti/window", include_in_schema=False)
     async def window(request: Request) -> Response:
@@ -171,6 +175,13 @@ def add_pages(app: FastAPI, runtime: Runtime) -> None:
         if not declared.isdigit() or int(declared) > _HANDOFF_FORM_BYTES:
             raise LtiRefused(
                 413, "Not a handoff", "This address only takes the button of an 'Open in a new window' page."
+            )
+        # Only our own "Open in a new window" page may post here. A form on another site posting its
+        # own handoff would sign the student in as someone else (login CSRF), and their work would be
+        # handed in under that name; browsers send Origin with every POST, so that form is told apart.
+        if not _from_own_page(runtime, request):
+            raise LtiRefused(
+                403, "Not from this tool", "Open the new window with the button on the assignment's own page."
             )
         form = await request.form(max_files=0, max_fields=1)
         handoff = form.get("handoff")
@@ -187,6 +198,15 @@ def add_pages(app: FastAPI, runtime: Runtime) -> None:
         response = RedirectResponse(session_url(session, taken["page"]), status_code=303)
         set_session_cookie(response, session, now)
         return response
+
+
+def _from_own_page(runtime: Runtime, request: Request) -> bool:
+    """Whether the request's Origin is the tool's own (`public_url`, else the request's address)."""
+    try:
+        sent = egress.parse_url(request.headers.get("origin", ""))
+        return sent == egress.parse_url(runtime.settings.public_url or str(request.base_url))
+    except egress.EgressRefused:
+        return False
 
 
 def _sha256(token: str) -> str:

@@ -141,6 +141,10 @@ def test_every_page_offers_to_open_itself_in_a_new_window(pages):
     assert re.search(r'<a href="/lti/new-window\?page=%2Flti%2Fattempts[^"]*">Open in a new window</a>', page)
 
 
+OWN_ORIGIN = {"origin": "http://testserver"}
+"""What a browser sends with the button of our own new-window page (TestClient's address)."""
+
+
 def _handoff(pages: Pages, who: dict[str, str], page: str) -> str:
     button = pages.http.get("/lti/new-window", params={"page": page}, headers=who).text
     assert 'target="_blank"' in button
@@ -149,7 +153,7 @@ def _handoff(pages: Pages, who: dict[str, str], page: str) -> str:
 
 def test_a_new_window_gets_a_session_of_its_own_for_the_same_launch(pages):
     handoff = _handoff(pages, pages.login("s", launch()), "/lti/attempts")
-    response = pages.http.post("/lti/window", data={"handoff": handoff}, follow_redirects=False)
+    response = pages.http.post("/lti/window", data={"handoff": handoff}, headers=OWN_ORIGIN, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/lti/attempts")
     assert "grader_session" in response.headers["set-cookie"]
     store = Store(pages.database)
@@ -160,15 +164,29 @@ def test_a_new_window_gets_a_session_of_its_own_for_the_same_launch(pages):
     assert '"user_id":"student-1"' in launch_data.replace(" ", "")
 
 
+@pytest.mark.parametrize("origin", [{"origin": "https://attacker.example"}, {"origin": "null"}, {}])
+def test_a_handoff_posted_from_anywhere_but_the_tools_own_page_opens_no_session(pages, origin):
+    """Login CSRF: another site posting a student's browser its own handoff would sign the student in
+    as someone else, and their work would be handed in under that name."""
+    handoff = _handoff(pages, pages.login("s", launch()), "/lti/hand-in")
+    response = pages.http.post("/lti/window", data={"handoff": handoff}, headers=origin, follow_redirects=False)
+    assert response.status_code == 403 and "set-cookie" not in response.headers
+    assert pages.http.post("/lti/window", data={"handoff": handoff}, headers=OWN_ORIGIN,
+                           follow_redirects=False).status_code == 303
+
+
 def test_a_handoff_works_once(pages):
     handoff = _handoff(pages, pages.login("s", launch()), "/lti/attempts")
-    assert pages.http.post("/lti/window", data={"handoff": handoff}, follow_redirects=False).status_code == 303
-    assert pages.http.post("/lti/window", data={"handoff": handoff}, follow_redirects=False).status_code == 401
+    def post():
+        return pages.http.post("/lti/window", data={"handoff": handoff}, headers=OWN_ORIGIN, follow_redirects=False)
+
+    assert post().status_code == 303
+    assert post().status_code == 401
 
 
 def test_a_handoff_leads_only_to_the_tools_own_pages(pages):
     handoff = _handoff(pages, pages.login("s", launch()), "https://attacker.example/phish")
-    response = pages.http.post("/lti/window", data={"handoff": handoff}, follow_redirects=False)
+    response = pages.http.post("/lti/window", data={"handoff": handoff}, headers=OWN_ORIGIN, follow_redirects=False)
     assert response.headers["location"].startswith("/lti/hand-in")
 
 
