@@ -158,7 +158,8 @@ def add_pages(app: FastAPI, runtime: Runtime) -> None:
         await run_in_threadpool(
             functools.partial(
                 runtime.store.start_handoff, token_sha256=_sha256(handoff), launch=_launch_data(session.launch),
-                page=page if _PAGE.fullmatch(page) else "/lti/hand-in", expires_at=now + HANDOFF_SECONDS, now=now,
+                page=page if _PAGE.fullmatch(page) else "/lti/hand-in", expires_at=now + HANDOFF_SECONDS,
+                session_expires_at=session.expires_at, now=now,
             )
         )
         response = _page(runtime, request, session, "new_window.html", handoff=handoff, minutes=HANDOFF_SECONDS // 60)
@@ -194,7 +195,9 @@ def add_pages(app: FastAPI, runtime: Runtime) -> None:
                 401, "Link expired", "This button works once and for a short time; go back and press it again."
             )
         launch = Launch(**(taken["launch"] | {"roles": frozenset(taken["launch"]["roles"])}))
-        session = await run_in_threadpool(open_session, runtime.store, launch, now)
+        session = await run_in_threadpool(
+            functools.partial(open_session, runtime.store, launch, now, ends_by=taken["session_expires_at"])
+        )
         response = RedirectResponse(session_url(session, taken["page"]), status_code=303)
         set_session_cookie(response, session, now)
         return response

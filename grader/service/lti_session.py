@@ -77,11 +77,14 @@ def refusal_response(error: LtiRefused) -> HTMLResponse:
     return page_response(error.title, body, status=error.status)
 
 
-def open_session(store: Store, launch: Launch, now: float) -> Session:
-    """Store a new session for a verified launch; the returned id is known only to the caller."""
+def open_session(store: Store, launch: Launch, now: float, *, ends_by: float | None = None) -> Session:
+    """Store a new session for a verified launch; the returned id is known only to the caller.
+
+    `ends_by` caps its life: a session handed to a new window ends when the one that opened it does.
+    """
+    expires_at = now + SESSION_SECONDS if ends_by is None else min(now + SESSION_SECONDS, ends_by)
     session = Session(
-        id=secrets.token_urlsafe(32), launch=launch, csrf_token=secrets.token_urlsafe(32),
-        expires_at=now + SESSION_SECONDS,
+        id=secrets.token_urlsafe(32), launch=launch, csrf_token=secrets.token_urlsafe(32), expires_at=expires_at,
     )
     launch_data = dataclasses.asdict(launch) | {"roles": sorted(launch.roles)}
     store.open_lti_session(

@@ -94,7 +94,8 @@ CREATE TABLE IF NOT EXISTS lti_handoffs (
     token_sha256 TEXT PRIMARY KEY,
     launch TEXT NOT NULL,
     page TEXT NOT NULL,
-    expires_at REAL NOT NULL
+    expires_at REAL NOT NULL,
+    session_expires_at REAL NOT NULL
 );
 """
 
@@ -623,23 +624,33 @@ class Store:
                 (client, assignment, student_id, name),
             )
 
-    def start_handoff(self, *, token_sha256: str, launch: dict[str, Any], page: str, expires_at: float, now: float) -> None:
-        """Remember a launch a new window may take over once, until `expires_at`; expired ones go at the same time."""
+    def start_handoff(
+        self, *, token_sha256: str, launch: dict[str, Any], page: str, expires_at: float, session_expires_at: float,
+        now: float,
+    ) -> None:
+        """Remember a launch a new window may take over once, until `expires_at`, for a session that ends at
+        `session_expires_at`; expired ones go at the same time."""
         with self._write() as conn:
             conn.execute("DELETE FROM lti_handoffs WHERE expires_at <= ?", (now,))
             conn.execute(
-                "INSERT INTO lti_handoffs (token_sha256, launch, page, expires_at) VALUES (?, ?, ?, ?)",
-                (token_sha256, strict_json.dumps(launch), page, expires_at),
+                "INSERT INTO lti_handoffs (token_sha256, launch, page, expires_at, session_expires_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (token_sha256, strict_json.dumps(launch), page, expires_at, session_expires_at),
             )
 
     def take_handoff(self, token_sha256: str, now: float) -> dict[str, Any] | None:
-        """The launch and page of an unexpired handoff, which is used up; None for an unknown or expired one."""
+        """The launch, page and session end of an unexpired handoff, which is used up; None for an unknown or
+        expired one."""
         with self._write() as conn:
             rows = conn.execute(
-                "DELETE FROM lti_handoffs WHERE token_sha256 = ? AND expires_at > ? RETURNING launch, page",
+                "DELETE FROM lti_handoffs WHERE token_sha256 = ? AND expires_at > ?"
+                " RETURNING launch, page, session_expires_at",
                 (token_sha256, now),
             ).fetchall()
-            return {"launch": json.loads(rows[0]["launch"]), "page": rows[0]["page"]} if rows else None
+            if not rows:
+                return None
+            return {"launch": json.loads(rows[0]["launch"]), "page": rows[0]["page"],
+                    "session_expires_at": rows[0]["session_expires_at"]}
 
     def attempts(self, client: str, assignment: str, student_id: str) -> list[dict[str, Any]]:
         """One student's submissions of an assignment, newest first, with their results and AGS state."""

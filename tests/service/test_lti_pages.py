@@ -175,6 +175,20 @@ def test_a_handoff_posted_from_anywhere_but_the_tools_own_page_opens_no_session(
                            follow_redirects=False).status_code == 303
 
 
+def test_a_new_window_session_ends_when_the_session_that_opened_it_does(pages):
+    """Pressing the button again and again must not keep a launch alive past its session."""
+    who = pages.login("s", launch())
+    opened_by = pages.sessions["s"].expires_at
+    handoff = _handoff(pages, who, "/lti/hand-in")
+    pages.http.post("/lti/window", data={"handoff": handoff}, headers=OWN_ORIGIN, follow_redirects=False)
+    store = Store(pages.database)
+    try:
+        [expires_at] = [row[0] for row in store._conn().execute("SELECT expires_at FROM lti_sessions")]
+    finally:
+        store.close()
+    assert expires_at <= opened_by
+
+
 def test_a_handoff_works_once(pages):
     handoff = _handoff(pages, pages.login("s", launch()), "/lti/attempts")
     def post():
