@@ -22,7 +22,7 @@ from pathlib import Path
 from floor import ROOT, run_floor
 
 SUBMISSION = ROOT / "submissions" / "correct" / "template_with_seed.py"
-ROUNDS = 9
+ROUNDS = 15
 TARGET_CLI_RATIO = 1.5
 
 

@@ -103,7 +103,7 @@ def grade_command(
     backend = chosen_backend(sandbox, unsafe_no_sandbox)
     handed_in = Submission.from_path(submission)
     # Before the grading code loads (numpy, pydantic, pytest, the Docker SDK): the sandbox starts meanwhile.
-    early = _start_early(handed_in, backend, timeout)
+    early = _early_run(handed_in, backend, timeout)
     if early is not None:
         # Once the report is out: the exited container is removed while it is written and shown.
         click.get_current_context().call_on_close(early.close)
@@ -111,6 +111,8 @@ def grade_command(
     from grader.engine import grade
     from grader.report import write_report
 
+    if not as_json:
+        from grader.summary import render  # rich loads while the sandbox starts, not after it
     report = grade(handed_in, backend=early or backend, timeout=timeout)
     path = report_path or Path(f"{submission.stem}.report.json")
     try:
@@ -122,8 +124,6 @@ def grade_command(
     else:
         from rich.console import Console
 
-        from grader.summary import render
-
         console = Console()
         render(report, console)
         console.print(f"[dim]report: {path}[/]")
@@ -131,19 +131,28 @@ def grade_command(
         sys.exit(1)
 
 
-def _start_early(submission: Submission, backend: str, timeout: float | None) -> EarlyRun | None:
-    """The Docker sandbox container, started for `submission` already, or None (then grading starts it)."""
+def _early_run(submission: Submission, backend: str, timeout: float | None) -> EarlyRun | None:
+    """The Docker sandbox container, started for `submission` already, or None (then grading starts it).
+
+    The `grade` script may have started it before parsing the command line (grader.launch);
+    it is used only on the Docker backend, and its run checks that it got the bundle and limits asked for.
+    """
     from grader.sandbox.base import Limits
+    from grader.sandbox.docker_early import EarlyRun, start_early
     from grader.submission import Rejected
 
+    root = click.get_current_context().find_root()
+    speculated, root.obj = root.obj, None
+    if isinstance(speculated, EarlyRun):
+        if backend == "docker":
+            return speculated
+        speculated.close()
     if backend != "docker":
         return None
     try:
         submission.check()
     except Rejected:
         return None
-    from grader.sandbox.docker_early import start_early
-
     return start_early(submission.kind, submission.content, Limits() if timeout is None else Limits(wall_seconds=timeout))
 
 

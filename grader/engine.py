@@ -21,6 +21,7 @@ from grader.submission import Rejected, Submission
 from grader.wire import MAX_BAD_FRAMES, MAX_TEXT, SandboxResult, decode_result, encode_bundle, output_budget
 
 if TYPE_CHECKING:
+    from grader.pytest_run import ChecksSession
     from grader.report import FunctionResult, Report
 
 CALL_SECONDS = 5.0
@@ -123,29 +124,33 @@ def _report(
     )
 
 
-def _load_scoring(assignment: Assignment) -> None:
-    """Import the comparison, diagnosis and report modules, and the assignment's mistake models.
+def _load_scoring(assignment: Assignment) -> ChecksSession:
+    """Import the comparison, diagnosis and report modules and the assignment's mistake models,
+    and set up the pytest session that will judge the outputs.
 
     grade() calls this while the sandbox runs: these imports (pytest, the pydantic
-    models, the reference's catalogue) then cost no wall time in a fresh process such as
-    the `grade` command.
+    models, the reference's catalogue) and pytest's config then cost no wall time in a
+    fresh process such as the `grade` command.
     """
     import grader.diagnose
-    import grader.pytest_run  # noqa: F401
     import grader.report  # noqa: F401
     import grader.scoring  # noqa: F401
+    from grader.pytest_run import ChecksSession
 
     grader.diagnose.catalogue(assignment)
+    return ChecksSession()
 
 
-def _scored(assignment: Assignment, result: SandboxResult, unfinished: str) -> dict[str, FunctionResult]:
+def _scored(
+    assignment: Assignment, result: SandboxResult, unfinished: str, session: ChecksSession | None = None,
+) -> dict[str, FunctionResult]:
     """Compare under pytest, score and diagnose; raises scoring.Unchecked if an output went unchecked."""
     from grader.diagnose import diagnose
     from grader.pytest_run import run_checks
     from grader.scoring import score
 
     planned = build_checks(assignment, result, unfinished)
-    judging = run_checks(planned)
+    judging = run_checks(planned, session)
     return diagnose(assignment, result, list(judging.checks.values()), score(assignment, planned, judging))
 
 
@@ -186,14 +191,14 @@ def grade(
     )
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         running = pool.submit(runner.run, bundle, limits)
-        _load_scoring(assignment)
+        session = _load_scoring(assignment)
         raw = running.result()
     result = decode_result(raw.stdout, calls=len(calls))
     outcome = _outcome(raw, result, limits, len(calls))
     from grader.scoring import Unchecked
 
     try:
-        functions = _scored(assignment, result, outcome.unfinished)
+        functions = _scored(assignment, result, outcome.unfinished, session)
     except Unchecked as exc:
         functions, missing = exc.args
         return _report(assignment, submission, runner.name, started, status="internal_error",

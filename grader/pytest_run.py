@@ -68,8 +68,8 @@ class Judging:
 
 
 class _ChecksPlugin:
-    def __init__(self, planned: list[CaseChecks]) -> None:
-        self.planned = planned
+    def __init__(self) -> None:
+        self.planned: list[CaseChecks] = []
         self.judged: dict[str, Check] = {}
         self.case_of_test: dict[str, str] = {}
 
@@ -116,22 +116,44 @@ class _ChecksPlugin:
         return True
 
 
-def run_checks(planned: list[CaseChecks]) -> Judging:
-    """Judge every case in one pytest session, one test per case (nothing is printed)."""
-    plugin, recorder = _ChecksPlugin(planned), JSONReport()
-    # The plugin module as an object, not `-p`: a `-p` name makes pytest scan every installed
-    # distribution's entry points, on each run.
-    try:
-        config = _prepareconfig(list(_ARGS), plugins=[plugin, pytest_jsonreport.plugin, recorder])
-    except pytest.UsageError:
-        exit_code = pytest.ExitCode.USAGE_ERROR
-    else:
+class ChecksSession:
+    """A pytest session over the checks, set up before the outputs to judge are known.
+
+    Building pytest's config (its plugin manager and every built-in plugin) is ~15 ms of a
+    grade; grader.engine does it while the sandbox runs. A session runs once.
+    """
+
+    def __init__(self) -> None:
+        self._plugin, self._recorder = _ChecksPlugin(), JSONReport()
+        self._config: pytest.Config | None = None
+        # The plugin module as an object, not `-p`: a `-p` name makes pytest scan every installed
+        # distribution's entry points, on each run.
         try:
-            exit_code = config.hook.pytest_cmdline_main(config=config)
-        finally:
-            config._ensure_unconfigure()
-    report = recorder.report
-    if report is None or exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        raise ChecksDidNotRun(f"the checks did not run (pytest exit code {int(exit_code)}); please report this")
-    outcomes = {plugin.case_of_test[test["nodeid"]]: test["outcome"] for test in report["tests"]}
-    return Judging(plugin.judged, outcomes)
+            self._config = _prepareconfig(list(_ARGS), plugins=[self._plugin, pytest_jsonreport.plugin, self._recorder])
+        except pytest.UsageError:
+            pass
+        self._used = False
+
+    def run(self, planned: list[CaseChecks]) -> Judging:
+        """Judge every case of `planned`, one test per case (nothing is printed)."""
+        if self._used:
+            raise RuntimeError("a ChecksSession runs once")
+        self._used = True
+        self._plugin.planned = planned
+        if self._config is None:
+            exit_code = pytest.ExitCode.USAGE_ERROR
+        else:
+            try:
+                exit_code = self._config.hook.pytest_cmdline_main(config=self._config)
+            finally:
+                self._config._ensure_unconfigure()
+        report = self._recorder.report
+        if report is None or exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            raise ChecksDidNotRun(f"the checks did not run (pytest exit code {int(exit_code)}); please report this")
+        outcomes = {self._plugin.case_of_test[test["nodeid"]]: test["outcome"] for test in report["tests"]}
+        return Judging(self._plugin.judged, outcomes)
+
+
+def run_checks(planned: list[CaseChecks], session: ChecksSession | None = None) -> Judging:
+    """Judge every case in one pytest session (`session`, set up beforehand, or a new one)."""
+    return (session or ChecksSession()).run(planned)

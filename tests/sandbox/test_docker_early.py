@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import docker
 import pytest
@@ -116,7 +115,7 @@ def test_the_early_container_has_the_sandbox_settings(docker_client: docker.APIC
     assert config["Config"]["User"] == "10001:10001" and host["IpcMode"] == "none"
 
 
-_WATCHED = ("numpy", "pydantic", "pytest", "docker", "requests")
+_WATCHED = ("click", "numpy", "pydantic", "pytest", "docker", "requests")
 _CLI_WATCHING_START = f"""
 import json, sys
 import grader.sandbox.docker_early as early
@@ -128,8 +127,8 @@ early.EarlyRun.begin = begin
 import atexit
 atexit.register(lambda: print("LOADED AT EXIT " + json.dumps([m for m in ("docker", "requests") if m in sys.modules]),
                               file=sys.stderr))
-from grader.cli import main
-main(sys.argv[1:], prog_name="grade")
+from grader.launch import run
+run()
 """
 
 
@@ -153,6 +152,20 @@ def test_grade_command_starts_the_container_before_loading_the_grading_code(tmp_
         line = next(line for line in completed.stderr.splitlines() if line.startswith("LOADED AT EXIT "))
         assert json.loads(line.removeprefix("LOADED AT EXIT ")) == []  # the Docker SDK is never needed
     assert bundle_cache.load("py", Limits()) is not None
+
+
+def test_a_container_started_before_parsing_is_removed_when_the_command_grades_elsewhere(tmp_path, docker_client):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    early = start_early(SUBMISSION.kind, SUBMISSION.content, Limits())
+    result = CliRunner().invoke(main, [str(CORRECT / "template_with_seed.py"), "--unsafe-no-sandbox",
+                                       "--report", str(tmp_path / "r.json")], obj=early)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r.json").read_text())["backend"] == "process"
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.inspect_container(early.container)
 
 
 def test_an_endless_run_is_stopped_at_the_deadline_and_its_container_removed(fresh_runs) -> None:
