@@ -2,4 +2,5 @@
 
 from grader.launch import run
 
-run()
+if __name__ == "__main__":  # not when a grading process (spawned) loads the main module
+    run()

@@ -2,4 +2,5 @@
 
 from grader.jobs.command import worker_command
 
-worker_command()
+if __name__ == "__main__":
+    worker_command()

@@ -21,7 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from grader import strict_json
-from grader.jobs.grading import GradeFn, load_grade_fn
+from grader.jobs.grading import GradeFn
 from grader.service import intake
 from grader.service.lti_pages import add_pages
 from grader.service.lti_routes import add_launch_routes
@@ -108,7 +108,7 @@ def create_app(
     settings: ServiceSettings, *, grade_fn: GradeFn | None = None, clock: Callable[[], float] = time.time
 ) -> FastAPI:
     """The service's ASGI app; its lifespan starts and stops the workers and deliveries."""
-    runtime = Runtime(settings, grade_fn or load_grade_fn(settings.grade_function), clock)
+    runtime = Runtime(settings, grade_fn, clock)
     budget = _BodyBudget(settings.max_inflight_body_bytes)
 
     @contextlib.asynccontextmanager

@@ -15,7 +15,8 @@ from typing import IO, Any
 import httpx
 
 from grader.errors import DatabaseInUse, DatabaseUnusable
-from grader.jobs.grading import GradeFn
+from grader.jobs.grading import GradeFn, load_grade_fn
+from grader.jobs.processes import GradingProcesses
 from grader.sandbox import UNSANDBOXED, UNSANDBOXED_WARNING
 from grader.sandbox.health import SandboxGate, probe
 from grader.service import egress, lti
@@ -44,7 +45,9 @@ class TokenScope:
 class Runtime:
     """Everything `create_app` starts on startup and stops on shutdown."""
 
-    def __init__(self, settings: ServiceSettings, grade_fn: GradeFn, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, settings: ServiceSettings, grade_fn: GradeFn | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.metrics = Metrics()
@@ -60,6 +63,7 @@ class Runtime:
             else None
         )
         self._grade_fn = grade_fn
+        self._processes: GradingProcesses | None = None
         self._lock_file: IO[str] | None = None
         self._http: httpx.Client | None = None
         self.store: Store
@@ -121,9 +125,14 @@ class Runtime:
         from grader.jobs import EmbeddedQueue
 
         backend = settings.grade_backend
+        grade_fn = self._grade_fn
+        if grade_fn is None:
+            grade_fn = load_grade_fn(settings.grade_function)  # here too: a wrong name fails the start
+            if settings.grading_processes:
+                grade_fn = self._processes = GradingProcesses(settings.grade_function, settings.workers)
         self.gate = SandboxGate(lambda: probe(backend), on_down=lambda: self.metrics.inc("grader_sandbox_outages_total"))
         pool = EmbeddedQueue(
-            settings.workers, backend, self._grade_fn, gate=self.gate, max_attempts=settings.max_job_attempts,
+            settings.workers, backend, grade_fn, gate=self.gate, max_attempts=settings.max_job_attempts,
             on_requeue=lambda: self.metrics.inc("grader_jobs_requeued_total", reason="sandbox_outage"),
             # The dispatcher records each outcome at once instead of at its next poll.
             on_outcome=lambda: self.pool.wake(),
@@ -156,6 +165,8 @@ class Runtime:
     def stop(self) -> None:
         """Stop the threads and release the database; unfinished work resumes on the next start."""
         self.pool.stop(_STOP_WAIT_SECONDS)
+        if self._processes is not None:
+            self._processes.close()
         self.dispatcher.stop(_STOP_WAIT_SECONDS)
         if self._http is not None:
             self._http.close()

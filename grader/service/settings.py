@@ -205,7 +205,12 @@ class ServiceSettings(BaseSettings):
         default_factory=list, description="Assignment names accepted; empty accepts any."
     )
 
-    workers: int = Field(default=2, description="Grading workers (threads; each runs one sandbox at a time).")
+    workers: int = Field(default=2, description="Grading workers (each runs one sandbox at a time).")
+    grading_processes: bool = Field(
+        default=True,
+        description="Grade in worker processes at a lower CPU priority, so that answering LMSs never waits for "
+        "grading; false grades on threads of the service's own process.",
+    )
     grade_backend: str = Field(default="docker", description="Sandbox backend passed to the grading engine.")
     unsafe_no_sandbox: bool = Field(
         default=False, description="Allow grade_backend = 'process', which is NOT a sandbox (trusted code only)."
