@@ -2,8 +2,8 @@
 
 Measured in turn (A B A B ...), after one warm-up each:
 - floor: a bare hardened `docker run --rm <image> python3 -c 'import numpy'` (bench/floor.py)
-- grade CLI: the whole `grade submission.py` command (this interpreter, not a version-manager
-  shim), start-up and report included
+- grade CLI: the whole `grade submission.py` command (the `grade` script beside this interpreter,
+  not a version-manager shim), start-up and report included
 - grade(): the library call in a warm process (a fresh container per grade), for reference
 Prints the medians, the median of the per-pair ratios to the floor, and PASS/FAIL for the
 target (issue 17): the `grade FILE` command within 1.5x the floor. Exits 0 either way.
@@ -45,8 +45,13 @@ def main() -> dict[str, float]:
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     environment["PYTHONPATH"] = str(ROOT)
 
+    # The `grade` script pip installed beside this interpreter, as a user runs it (`python -m grader`
+    # when there is none: runpy makes that ~10 ms slower).
+    script = Path(sys.executable).with_name("grade")
+    command = [str(script)] if script.is_file() else [sys.executable, "-m", "grader"]
+
     def cli() -> None:
-        subprocess.run([sys.executable, "-m", "grader", str(SUBMISSION), "--report", str(report)],
+        subprocess.run([*command, str(SUBMISSION), "--report", str(report)],
                        check=True, capture_output=True, cwd=ROOT, env=environment)
 
     def library() -> None:
@@ -61,7 +66,7 @@ def main() -> dict[str, float]:
         for name, action in actions.items():
             samples[name].append(_seconds(action))
     print(f"single grade, Docker backend, {ROUNDS} rounds in turn ({image}), {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}")
+          f"load average {os.getloadavg()[0]:.1f}; grade CLI = {' '.join(command)}")
     print(f"  {'what':<12} {'median s':>9} {'min s':>7} {'x floor':>8}")
     results = {}
     for name, values in samples.items():
