@@ -119,7 +119,6 @@ def _start_service(tmp: Path, args: argparse.Namespace, client_secret: str, call
         "GRADER_WORKERS": str(args.workers),
         "GRADER_RATE_LIMIT_BURST": "1000000",
         "GRADER_RATE_LIMIT_PER_MINUTE": "1000000",
-        "GRADER_POLL_INTERVAL_SECONDS": "0.05",
     }
     if args.backend == "process":
         env["GRADER_UNSAFE_NO_SANDBOX"] = "1"
