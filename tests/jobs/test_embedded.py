@@ -12,6 +12,7 @@ from grader.jobs.embedded import OUTAGE_LIMIT
 from grader.sandbox.health import SandboxGate
 from grader.submission import Submission
 from tests.jobs.conftest import collect
+from tests.switched_sandbox import SwitchedSandbox
 
 
 class _Report:
@@ -29,24 +30,6 @@ def _lines(submission, *, backend, timeout):
 def _pool(grade_fn, workers: int = 2, **options) -> EmbeddedQueue:
     return EmbeddedQueue(workers, "process", grade_fn, gate=options.pop("gate", SandboxGate(lambda: None)),
                          retry_backoff=0, **options)
-
-
-class _Sandbox:
-    """A sandbox switched off and on by the test: grading and the gate's probe both see its state."""
-
-    def __init__(self) -> None:
-        self.up = threading.Event()
-        self.runs_while_down = 0
-
-    def check(self) -> None:
-        if not self.up.is_set():
-            raise SandboxOutage("the daemon does not answer")
-
-    def grade(self, submission, *, backend, timeout):
-        if not self.up.is_set():
-            self.runs_while_down += 1
-            raise SandboxOutage("the daemon does not answer")
-        return _lines(submission, backend=backend, timeout=timeout)
 
 
 def test_every_job_gets_one_outcome_with_its_report():
@@ -110,7 +93,7 @@ def test_a_failure_that_passes_is_graded_on_the_retry():
 
 
 def test_an_outage_pauses_every_thread_and_each_job_is_graded_again_without_an_attempt():
-    sandbox = _Sandbox()
+    sandbox = SwitchedSandbox(_lines)
     gate = SandboxGate(sandbox.check, first_pause=0.01, max_pause=0.05)
     requeued = []
     hold = threading.Event()
@@ -162,7 +145,7 @@ def test_a_job_the_sandbox_keeps_failing_on_while_it_answers_ends_with_an_error_
 
 def test_a_queue_reports_its_pending_jobs_held_and_its_sandbox_outage():
     release = threading.Event()
-    sandbox = _Sandbox()
+    sandbox = SwitchedSandbox(_lines)
     sandbox.up.set()
 
     def blocking(submission, *, backend, timeout):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
-from grader.errors import SandboxOutage
 from grader.jobs import EmbeddedQueue
 from grader.sandbox.health import SandboxGate
 from grader.service.dispatch import QueueDispatcher
 from grader.service.metrics import Metrics
 from tests.service.conftest import new_submission
 from tests.service.stand_in_grading import grade as stand_in_grade
+from tests.switched_sandbox import SwitchedSandbox
 
 
 def _dispatch(store, grade_fn, *, until, max_attempts=3, gate=None, metrics=None, lease_seconds=30.0):
@@ -90,26 +90,8 @@ def test_the_internal_error_report_of_a_job_claimed_too_often_is_schema_valid(st
     report_validator.validate(store.job_status(job_id)["result"]["report"])
 
 
-class _Sandbox:
-    """A sandbox switched off and on by the test: grading and the gate's probe both see its state."""
-
-    def __init__(self) -> None:
-        self.up = threading.Event()
-        self.runs_while_down = 0
-
-    def check(self) -> None:
-        if not self.up.is_set():
-            raise SandboxOutage("the daemon does not answer")
-
-    def grade(self, submission, *, backend, timeout):
-        if not self.up.is_set():
-            self.runs_while_down += 1
-            raise SandboxOutage("the daemon does not answer")
-        return stand_in_grade(submission, backend=backend, timeout=timeout)
-
-
 def test_a_sandbox_outage_spends_no_attempt_and_grading_resumes(store):
-    sandbox = _Sandbox()
+    sandbox = SwitchedSandbox(stand_in_grade)
     gate = SandboxGate(sandbox.check, first_pause=0.01, max_pause=0.05)
     metrics = Metrics()
     job_ids = [store.accept(new_submission(f"msg_{index}"), 0)[0] for index in range(3)]
@@ -134,7 +116,7 @@ def test_a_sandbox_outage_spends_no_attempt_and_grading_resumes(store):
 
 
 def test_nothing_is_claimed_while_the_sandbox_is_down(store):
-    sandbox = _Sandbox()
+    sandbox = SwitchedSandbox(stand_in_grade)
     gate = SandboxGate(sandbox.check, first_pause=0.01, max_pause=0.05)
     gate.check_now()
     job_id, _ = store.accept(new_submission(), 0)
