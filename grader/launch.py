@@ -3,11 +3,11 @@
 A `grade FILE` mostly waits for its container. `run` starts that container before click and
 the grading code load, when the command line has the plain shape of one (a `.py` or `.ipynb`
 file first, no option that changes the sandbox or its limits), and hands it to the command
-as the click context's `obj`. A command line that grades one file also runs without the cyclic
-garbage collector: in so short a process it would only slow the imports (~50 ms of CPU, taken
-from the container starting on the other core). The command uses it only on the Docker backend, and the run
+as the click context's `obj`. The command uses it only on the Docker backend, and the run
 itself keeps it only for exactly the bundle and limits the engine built
-(grader.sandbox.docker_early); anything else removes it.
+(grader.sandbox.docker_early); anything else removes it. A command line that grades one file
+also runs without the cyclic garbage collector: in so short a process it would only slow the
+imports (~50 ms of CPU, taken from the container starting on the other core).
 
 At the end, tearing down the interpreter of a grading process (freeing numpy, pytest,
 pydantic and their objects) would take ~0.1 s. Like mypy, `run` ends with os._exit once

@@ -62,8 +62,14 @@ class Runtime:
             if settings.resubmission_limit
             else None
         )
-        self._grade_fn = grade_fn
-        self._processes: GradingProcesses | None = None
+        # Loaded here even when worker processes grade: a wrong name fails the start, and the modules
+        # are in memory before `serve` freezes the start-up heap.
+        self._grade_fn = grade_fn or load_grade_fn(settings.grade_function)
+        self._processes = (
+            GradingProcesses(settings.grade_function, settings.workers)
+            if grade_fn is None and settings.grading_processes and settings.queue == "embedded"
+            else None
+        )
         self._lock_file: IO[str] | None = None
         self._http: httpx.Client | None = None
         self.store: Store
@@ -125,14 +131,10 @@ class Runtime:
         from grader.jobs import EmbeddedQueue
 
         backend = settings.grade_backend
-        grade_fn = self._grade_fn
-        if grade_fn is None:
-            grade_fn = load_grade_fn(settings.grade_function)  # here too: a wrong name fails the start
-            if settings.grading_processes:
-                grade_fn = self._processes = GradingProcesses(settings.grade_function, settings.workers)
         self.gate = SandboxGate(lambda: probe(backend), on_down=lambda: self.metrics.inc("grader_sandbox_outages_total"))
         pool = EmbeddedQueue(
-            settings.workers, backend, grade_fn, gate=self.gate, max_attempts=settings.max_job_attempts,
+            settings.workers, backend, self._processes or self._grade_fn, gate=self.gate,
+            max_attempts=settings.max_job_attempts,
             on_requeue=lambda: self.metrics.inc("grader_jobs_requeued_total", reason="sandbox_outage"),
             # The dispatcher records each outcome at once instead of at its next poll.
             on_outcome=lambda: self.pool.wake(),
